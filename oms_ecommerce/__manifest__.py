@@ -1,0 +1,42 @@
+{
+    "name": "OMS for eCommerce",
+    "summary": "Run every web-shop and marketplace order from payment to doorstep inside Odoo",
+    "version": "19.0.1.0.0",
+    "category": "Sales/Sales",
+    "website": "https://github.com/oms-ecommerce/oms_ecommerce",
+    "author": "oms_ecommerce",
+    "license": "LGPL-3",
+    "depends": [
+        "sale_management",
+        "sale_stock",
+        "stock_delivery",
+        "stock_picking_batch",
+        "portal",
+        "mail",
+        "base_automation",
+        "account",
+    ],
+    "external_dependencies": {"python": ["openpyxl"]},
+    "data": [
+        "security/oms_groups.xml",
+        "security/ir.model.access.csv",
+        "security/oms_rules.xml",
+        "data/oms_data.xml",
+        "views/oms_channel_views.xml",
+        "views/oms_intake_views.xml",
+        "views/sale_order_views.xml",
+        "wizards/oms_channel_secret_views.xml",
+        "wizards/oms_intake_import_views.xml",
+        "views/oms_menus.xml",
+    ],
+    "demo": [
+        "demo/oms_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "oms_ecommerce/static/tests/tours/**/*",
+        ],
+    },
+    "application": True,
+    "installable": True,
+}

@@ -1,0 +1,205 @@
+"""The channel API of API.md: web shops and marketplaces push orders and read their state."""
+
+import json
+import logging
+
+
+from odoo import http
+from odoo.exceptions import UserError
+from odoo.http import request
+
+from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH
+
+_logger = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024  # 1 MiB
+API_ROUTE = "/oms/v1/<string:code>/orders"
+
+
+def _json(body, status=200):
+    return request.make_json_response(body, status=status)
+
+
+class OmsChannelApi(http.Controller):
+    # ------------------------------------------------------------------
+    # Plumbing shared by every endpoint
+    # ------------------------------------------------------------------
+    def _signed_message(self, body):
+        """Bytes the signature covers: the raw body, or for a request without one its path and query."""
+        if body:
+            return body
+        httprequest = request.httprequest
+        raw_uri = httprequest.environ.get("RAW_URI") or httprequest.environ.get("REQUEST_URI")
+        if raw_uri:
+            return raw_uri.encode("latin-1", errors="replace")
+        query = httprequest.query_string.decode("latin-1")
+        return (httprequest.path + (f"?{query}" if query else "")).encode()
+
+    def _authenticate(self, code, body=b""):
+        """(channel, env of the integration user, None) or (None, None, error response)."""
+        channel = (
+            request.env(su=True)["oms.channel"].search([("code", "=", code), ("active", "=", True)], limit=1)
+            if code
+            else None
+        )
+        if not channel:
+            return None, None, _json({"status": "not_found"}, 404)
+        header = request.httprequest.headers.get("X-OMS-Signature")
+        if not channel._check_signature(self._signed_message(body), header):
+            _logger.warning(
+                "OMS API: %s signature for channel %s on %s %s from %s",
+                "missing" if not header else "wrong",
+                code,
+                request.httprequest.method,
+                request.httprequest.path,
+                request.httprequest.remote_addr,
+            )
+            return None, None, _json({"status": "unauthorized", "error": {"code": "bad_signature",
+                                      "message": "Missing or wrong X-OMS-Signature."}}, 401)
+        api_user = request.env.ref("oms_ecommerce.user_oms_api").sudo()
+        env = request.env(
+            user=api_user.id,
+            su=False,
+            context=dict(request.env.context, allowed_company_ids=[channel.company_id.id], tz="UTC"),
+        )
+        return env["oms.channel"].browse(channel.id), env, None
+
+    def _read_body(self):
+        """The raw body, or an error response when it is larger than 1 MiB."""
+        length = request.httprequest.content_length
+        if length is not None and length > MAX_BODY:
+            return None, _json({"status": "too_large"}, 413)
+        body = request.httprequest.get_data(cache=True)
+        if len(body) > MAX_BODY:
+            return None, _json({"status": "too_large"}, 413)
+        return body, None
+
+    def _guard(self, handler, *args):
+        """Run ``handler``; answer any unexpected failure as JSON instead of an HTML page."""
+        try:
+            return handler(*args)
+        except CONCURRENCY_ERRORS:
+            raise  # Odoo retries the whole request
+        except Exception:
+            _logger.exception("OMS API: unexpected error on %s", request.httprequest.path)
+            request.env.cr.rollback()
+            return _json(
+                {"status": "error", "error": {"code": "server_error",
+                                              "message": "Unexpected server error; the request can be retried."}},
+                500,
+            )
+
+    # ------------------------------------------------------------------
+    # Endpoints
+    # ------------------------------------------------------------------
+    @http.route(API_ROUTE, type="http", auth="none", methods=["POST"], csrf=False, save_session=False,
+                readonly=False)
+    def post_order(self, code, **kwargs):
+        return self._guard(self._post_orders, code, False)
+
+    @http.route(f"{API_ROUTE}/batch", type="http", auth="none", methods=["POST"], csrf=False, save_session=False,
+                readonly=False)
+    def post_orders_batch(self, code, **kwargs):
+        return self._guard(self._post_orders, code, True)
+
+    @http.route(f"{API_ROUTE}/<string:external_id>", type="http", auth="none", methods=["GET"], save_session=False)
+    def get_order(self, code, external_id, **kwargs):
+        return self._guard(self._get_order, code, external_id)
+
+    @http.route(f"{API_ROUTE}/<string:external_id>/cancel", type="http", auth="none", methods=["POST"],
+                csrf=False, save_session=False,
+                readonly=False)
+    def cancel_order(self, code, external_id, **kwargs):
+        return self._guard(self._cancel_order, code, external_id)
+
+    # ------------------------------------------------------------------
+    def _post_orders(self, code, batch):
+        if not request.env["oms.channel"].sudo().search_count([("code", "=", code), ("active", "=", True)]):
+            return _json({"status": "not_found"}, 404)
+        body, error = self._read_body()
+        if error:
+            return error
+        channel, env, error = self._authenticate(code, body)
+        if error:
+            return error
+        Intake = env["oms.intake"]
+        if not batch:
+            status, result = Intake._receive(channel, [body], source="api")[0]
+            return _json(result, status)
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            Intake._receive(channel, [body], source="batch")  # kept, with its error, for the order desk
+            return _json({"status": "invalid", "error": {"code": "invalid_payload", "field": "",
+                                                         "message": f"The body is not valid JSON: {exc}"}}, 400)
+        orders = data.get("orders") if isinstance(data, dict) else None
+        if not isinstance(orders, list) or not orders:
+            return _json({"status": "invalid", "error": {"code": "invalid_payload", "field": "orders",
+                                                         "message": "The body must be {\"orders\": [ … ]} with at least one order."}}, 400)
+        if len(orders) > MAX_BATCH:
+            return _json({"status": "invalid", "error": {"code": "invalid_payload", "field": "orders",
+                                                         "message": f"A batch holds at most {MAX_BATCH} orders; split it."}}, 400)
+        results = []
+        for order, (status, result) in zip(orders, Intake._receive(channel, orders, source="batch"), strict=True):
+            external_id = order.get("external_id") if isinstance(order, dict) else None
+            results.append({"external_id": external_id, "http_status": status, **result})
+        counts = {}
+        for result in results:
+            counts[result["status"]] = counts.get(result["status"], 0) + 1
+        return _json({"status": "processed", "counts": counts, "results": results}, 200)
+
+    def _find(self, env, channel, external_id):
+        """The channel's order for ``external_id``, and its most recent intake."""
+        order = env["sale.order"].search(
+            [("oms_channel_id", "=", channel.id), ("oms_external_id", "=", external_id)], limit=1
+        )
+        intake = env["oms.intake"].search(
+            [("channel_id", "=", channel.id), ("external_id", "=", external_id)], limit=1
+        )
+        return order, intake
+
+    def _get_order(self, code, external_id):
+        channel, env, error = self._authenticate(code)
+        if error:
+            return error
+        order, intake = self._find(env, channel, external_id)
+        if order:
+            return _json(order._oms_api_status())
+        if intake:
+            received = intake.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return _json({
+                "external_id": external_id,
+                "order": None,
+                "step": "received",
+                "steps": [{"step": "received", "at": received}],
+                "tracking": [],
+                "intake": {"id": intake.id, "state": intake.state, "error_code": intake.error_code or None,
+                           "error_message": intake.error_message or None},
+            })
+        return _json({"status": "not_found"}, 404)
+
+    def _cancel_order(self, code, external_id):
+        body, error = self._read_body()
+        if error:
+            return error
+        channel, env, error = self._authenticate(code, body)
+        if error:
+            return error
+        order, intake = self._find(env, channel, external_id)
+        if order:
+            try:
+                with env.cr.savepoint():
+                    order._oms_cancel_from_channel()
+            except UserError as exc:
+                return _json({"status": "conflict", "order": order.name, "id": order.id,
+                              "error": {"code": "already_shipped", "message": exc.args[0]}}, 409)
+            return _json({"status": "cancelled", "order": order.name, "id": order.id})
+        if intake:
+            # Not created yet (intake in error): remember it, so a retry creates it cancelled.
+            pending = env["oms.intake"].search(
+                [("channel_id", "=", channel.id), ("external_id", "=", external_id), ("state", "in", ("error", "pending"))]
+            )
+            pending.write({"cancel_requested": True})
+            pending._message_log(body=request.env._("The channel cancelled this order."))
+            return _json({"status": "cancelled", "order": None, "id": None, "intake": intake.id})
+        return _json({"status": "not_found"}, 404)

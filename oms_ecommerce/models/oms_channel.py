@@ -1,0 +1,236 @@
+import hmac
+import re
+import secrets
+from hashlib import sha256
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def _new_secret():
+    return secrets.token_urlsafe(32)
+
+
+class OmsChannel(models.Model):
+    _name = "oms.channel"
+    _description = "Sales Channel"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, tracking=True, translate=False)
+    code = fields.Char(
+        required=True,
+        tracking=True,
+        help="URL-safe identifier used by the channel API: /oms/v1/<code>/orders.",
+    )
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    channel_type = fields.Selection(
+        [("webshop", "Web shop"), ("marketplace", "Marketplace"), ("other", "Other")],
+        string="Type",
+        default="webshop",
+        required=True,
+    )
+    color = fields.Integer()
+    secret = fields.Char(
+        copy=False,
+        default=lambda self: _new_secret(),
+        groups="oms_ecommerce.group_oms_manager",
+        help="Key of the HMAC-SHA256 signature every API request carries.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, tracking=True
+    )
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        check_company=True,
+        tracking=True,
+        default=lambda self: self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        ),
+    )
+    pricelist_id = fields.Many2one(
+        "product.pricelist",
+        check_company=True,
+        help="Pricelist of the orders of this channel; its currency is the channel's currency.",
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        compute="_compute_currency_id",
+        store=True,
+        readonly=False,
+        required=True,
+        precompute=True,
+    )
+    team_id = fields.Many2one("crm.team", string="Sales Team", check_company=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        domain=[("share", "=", False)],
+        tracking=True,
+    )
+    lang = fields.Selection(
+        selection="_get_lang_selection",
+        string="Customer Language",
+        help="Language given to the customers this channel creates.",
+    )
+    carrier_map_ids = fields.One2many(
+        "oms.channel.carrier", "channel_id", string="Shipping Methods", copy=True
+    )
+    default_carrier_id = fields.Many2one(
+        "delivery.carrier",
+        string="Default Carrier",
+        check_company=True,
+        help="Carrier of orders whose shipping method has no mapping. Leave empty to put "
+        "such orders in error until the method is mapped.",
+    )
+    order_ids = fields.One2many("sale.order", "oms_channel_id", string="Orders")
+    intake_ids = fields.One2many("oms.intake", "channel_id", string="Intake")
+    order_count = fields.Integer(compute="_compute_counts")
+    intake_error_count = fields.Integer(compute="_compute_counts")
+    api_url = fields.Char(compute="_compute_api_url", string="API URL")
+
+    _code_uniq = models.Constraint("UNIQUE (code)", "A channel with this code already exists.")
+
+    @api.model
+    def _get_lang_selection(self):
+        return self.env["res.lang"].get_installed()
+
+    @api.depends("pricelist_id", "company_id")
+    def _compute_currency_id(self):
+        for channel in self:
+            channel.currency_id = (
+                channel.pricelist_id.currency_id
+                or channel.currency_id
+                or channel.company_id.currency_id
+                or self.env.company.currency_id
+            )
+
+    def _compute_counts(self):
+        orders = dict(
+            self.env["sale.order"]._read_group(
+                [("oms_channel_id", "in", self.ids)], ["oms_channel_id"], ["__count"]
+            )
+        )
+        errors = dict(
+            self.env["oms.intake"]._read_group(
+                [("channel_id", "in", self.ids), ("state", "=", "error")],
+                ["channel_id"],
+                ["__count"],
+            )
+        )
+        for channel in self:
+            channel.order_count = orders.get(channel, 0)
+            channel.intake_error_count = errors.get(channel, 0)
+
+    @api.depends("code")
+    def _compute_api_url(self):
+        base = self.get_base_url() if self else ""
+        for channel in self:
+            channel.api_url = f"{base}/oms/v1/{channel.code}/orders" if channel.code else False
+
+    @api.constrains("code")
+    def _check_code(self):
+        for channel in self:
+            if not CODE_RE.match(channel.code or ""):
+                raise ValidationError(
+                    _(
+                        "The code “%(code)s” is not URL-safe: use letters, digits, '-' and '_' "
+                        "only (at most 64 characters).",
+                        code=channel.code,
+                    )
+                )
+
+    @api.constrains("pricelist_id", "currency_id")
+    def _check_pricelist_currency(self):
+        for channel in self:
+            if channel.pricelist_id and channel.pricelist_id.currency_id != channel.currency_id:
+                raise ValidationError(
+                    _("The currency of channel %(channel)s must be its pricelist's currency.",
+                      channel=channel.name)
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        channels = super().create(vals_list)
+        channels._grant_api_user()
+        return channels
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "company_id" in vals:
+            self._grant_api_user()
+        return res
+
+    def _grant_api_user(self):
+        """The integration user that processes API orders must be allowed in the channel's company."""
+        api_user = self.env.ref("oms_ecommerce.user_oms_api", raise_if_not_found=False)
+        if api_user:
+            missing = self.company_id - api_user.sudo().company_ids
+            if missing:
+                api_user.sudo().company_ids = [fields.Command.link(c.id) for c in missing]
+
+    # ------------------------------------------------------------------
+    # Signatures
+    # ------------------------------------------------------------------
+    def _signature(self, message):
+        """Hex HMAC-SHA256 of ``message`` (bytes) keyed with the channel secret."""
+        self.ensure_one()
+        key = (self.sudo().secret or "").encode()
+        return hmac.new(key, message, sha256).hexdigest()
+
+    def _check_signature(self, message, header):
+        """Constant-time check of an ``X-OMS-Signature: sha256=<hex>`` header."""
+        self.ensure_one()
+        if not header or not self.sudo().secret:
+            return False
+        expected = "sha256=" + self._signature(message)
+        return hmac.compare_digest(expected.encode(), header.strip().encode())
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_regenerate_secret(self):
+        """Give the channel a new secret and show it once."""
+        self.ensure_one()
+        self.check_access("write")
+        if not self.env.user.has_group("oms_ecommerce.group_oms_manager"):
+            raise ValidationError(_("Only an OMS manager can regenerate a channel secret."))
+        secret = _new_secret()
+        self.sudo().secret = secret
+        self.message_post(body=_("The API secret was regenerated; the previous one no longer works."))
+        wizard = self.env["oms.channel.secret"].create({"channel_id": self.id, "secret": secret})
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("New secret of %(channel)s", channel=self.name),
+            "res_model": "oms.channel.secret",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_view_orders(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.sale_order_action_oms")
+        action["domain"] = [("oms_channel_id", "=", self.id)]
+        action["context"] = {"default_oms_channel_id": self.id}
+        return action
+
+    def action_view_intake_errors(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_intake_action")
+        action["domain"] = [("channel_id", "=", self.id)]
+        action["context"] = {"search_default_filter_error": 1}
+        return action
+
+    def _find_carrier(self, method):
+        """The ``delivery.carrier`` for a payload's shipping method, or an empty recordset."""
+        self.ensure_one()
+        method = (method or "").strip().lower()
+        for mapping in self.carrier_map_ids:
+            if mapping.method.strip().lower() == method:
+                return mapping.carrier_id
+        return self.default_carrier_id

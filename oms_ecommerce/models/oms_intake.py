@@ -1,0 +1,630 @@
+import json
+import logging
+from datetime import UTC, datetime
+from hashlib import sha256
+
+import psycopg2.errors
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import email_normalize
+
+_logger = logging.getLogger(__name__)
+
+ERROR_CODES = [
+    ("invalid_payload", "Invalid payload"),
+    ("unknown_sku", "Unknown SKU"),
+    ("unknown_country", "Unknown country"),
+    ("unknown_currency", "Unknown currency"),
+    ("inactive_product", "Inactive product"),
+    ("mapping_error", "Mapping error"),
+]
+PAYMENT_STATUSES = ("paid", "pending", "cod")
+MAX_BATCH = 500
+# Errors PostgreSQL raises when two transactions collide: Odoo retries the whole request on them,
+# so they must never be turned into an intake error.
+CONCURRENCY_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+)
+
+
+class IntakeInvalid(Exception):
+    """The payload breaks the schema of API.md: ``field`` says where."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class IntakeMappingError(Exception):
+    """A valid payload that cannot be mapped yet (unknown SKU, country, ...)."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse_datetime(value):
+    """ISO 8601 (``Z`` or offset allowed) to a naive UTC datetime, as Odoo stores them."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def validate_payload(data):
+    """Check an order object against the schema of API.md.
+
+    :raises IntakeInvalid: with the path of the first wrong field
+    """
+
+    def text(value):
+        return isinstance(value, str) and value.strip()
+
+    if not isinstance(data, dict):
+        raise IntakeInvalid("", "An order must be a JSON object.")
+    external_id = data.get("external_id")
+    if isinstance(external_id, int) and not isinstance(external_id, bool):
+        external_id = str(external_id)
+    if not text(external_id):
+        raise IntakeInvalid("external_id", "external_id is required (a non-empty string).")
+    if len(external_id) > 128:
+        raise IntakeInvalid("external_id", "external_id is longer than 128 characters.")
+    if data.get("placed_at") not in (None, ""):
+        try:
+            parse_datetime(str(data["placed_at"]))
+        except ValueError:
+            raise IntakeInvalid(
+                "placed_at", "placed_at must be an ISO 8601 date-time, e.g. 2026-11-20T10:15:00Z."
+            ) from None
+    currency = data.get("currency")
+    if currency not in (None, "") and not (isinstance(currency, str) and len(currency) == 3):
+        raise IntakeInvalid("currency", "currency must be a 3-letter ISO 4217 code, e.g. EUR.")
+    customer = data.get("customer")
+    if not isinstance(customer, dict):
+        raise IntakeInvalid("customer", "customer is required (an object with an email).")
+    if not text(customer.get("email")) or not email_normalize(customer["email"]):
+        raise IntakeInvalid("customer.email", "customer.email is required and must be an email address.")
+    for key in ("shipping_address", "billing_address"):
+        address = data.get(key)
+        if address is None and key == "billing_address":
+            continue
+        if not isinstance(address, dict):
+            raise IntakeInvalid(key, f"{key} is required (an object with name, street, city, country_code).")
+        for sub in ("name", "street", "city", "country_code"):
+            if not text(address.get(sub)):
+                raise IntakeInvalid(f"{key}.{sub}", f"{key}.{sub} is required.")
+        for sub, value in address.items():
+            if value is not None and not isinstance(value, str):
+                raise IntakeInvalid(f"{key}.{sub}", f"{key}.{sub} must be a string.")
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not lines:
+        raise IntakeInvalid("lines", "lines is required: at least one line with sku and quantity.")
+    for index, line in enumerate(lines):
+        where = f"lines[{index}]"
+        if not isinstance(line, dict):
+            raise IntakeInvalid(where, f"{where} must be an object.")
+        if not isinstance(line.get("sku"), str | int) or not str(line.get("sku")).strip():
+            raise IntakeInvalid(f"{where}.sku", f"{where}.sku is required.")
+        if not _is_number(line.get("quantity")) or line["quantity"] <= 0:
+            raise IntakeInvalid(f"{where}.quantity", f"{where}.quantity must be a number greater than 0.")
+        if line.get("unit_price") is not None and (
+            not _is_number(line["unit_price"]) or line["unit_price"] < 0
+        ):
+            raise IntakeInvalid(f"{where}.unit_price", f"{where}.unit_price must be a number, 0 or more.")
+        if line.get("discount") is not None and (
+            not _is_number(line["discount"]) or not 0 <= line["discount"] <= 100
+        ):
+            raise IntakeInvalid(f"{where}.discount", f"{where}.discount must be a percentage from 0 to 100.")
+    shipping = data.get("shipping")
+    if shipping is not None:
+        if not isinstance(shipping, dict):
+            raise IntakeInvalid("shipping", "shipping must be an object with method and price.")
+        if shipping.get("method") is not None and not isinstance(shipping["method"], str):
+            raise IntakeInvalid("shipping.method", "shipping.method must be a string.")
+        if shipping.get("price") is not None and (
+            not _is_number(shipping["price"]) or shipping["price"] < 0
+        ):
+            raise IntakeInvalid("shipping.price", "shipping.price must be a number, 0 or more.")
+    payment = data.get("payment")
+    if payment is not None:
+        if not isinstance(payment, dict):
+            raise IntakeInvalid("payment", "payment must be an object.")
+        if payment.get("status") not in (None, *PAYMENT_STATUSES):
+            raise IntakeInvalid("payment.status", "payment.status must be one of paid, pending, cod.")
+        if payment.get("amount") is not None and not _is_number(payment["amount"]):
+            raise IntakeInvalid("payment.amount", "payment.amount must be a number.")
+    for key in ("note", "gift_message"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise IntakeInvalid(key, f"{key} must be a string.")
+    return external_id
+
+
+class OmsIntake(models.Model):
+    _name = "oms.intake"
+    _description = "Order Intake"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _rec_name = "display_name"
+
+    channel_id = fields.Many2one("oms.channel", required=True, index=True, ondelete="restrict", readonly=True)
+    company_id = fields.Many2one(related="channel_id.company_id", store=True, index=True)
+    external_id = fields.Char(index=True, readonly=True, tracking=True)
+    source = fields.Selection(
+        [("api", "API"), ("batch", "API batch"), ("import", "File import"), ("demo", "Demo")],
+        required=True,
+        default="api",
+        readonly=True,
+    )
+    payload = fields.Text(required=True, help="The order exactly as the channel sent it.")
+    payload_hash = fields.Char(compute="_compute_payload_hash", store=True, index=True, string="Payload SHA-256")
+    received_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    state = fields.Selection(
+        [("pending", "Pending"), ("done", "Done"), ("duplicate", "Duplicate"), ("error", "Error")],
+        required=True,
+        default="pending",
+        index=True,
+        readonly=True,
+        tracking=True,
+    )
+    error_code = fields.Selection(ERROR_CODES, readonly=True, tracking=True)
+    error_field = fields.Char(readonly=True, help="The payload field that is wrong.")
+    error_message = fields.Text(readonly=True)
+    order_id = fields.Many2one("sale.order", readonly=True, index="btree_not_null", ondelete="set null")
+    order_ref = fields.Char(
+        string="Order Reference", readonly=True, help="Name of the order this intake created or duplicates."
+    )
+    attempt_count = fields.Integer(readonly=True, default=0, string="Attempts")
+    cancel_requested = fields.Boolean(
+        readonly=True, help="The channel cancelled this order before it could be created."
+    )
+
+    @api.depends("payload")
+    def _compute_payload_hash(self):
+        for intake in self:
+            intake.payload_hash = sha256((intake.payload or "").encode()).hexdigest()
+
+    @api.depends("channel_id.code", "external_id")
+    def _compute_display_name(self):
+        for intake in self:
+            intake.display_name = f"{intake.channel_id.code or ''}/{intake.external_id or _('?')}"
+
+    def write(self, vals):
+        if "payload" in vals and any(intake.state not in ("error", "pending") for intake in self):
+            raise UserError(_("Only the payload of an intake in error can be corrected."))
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Entry points
+    # ------------------------------------------------------------------
+    @api.model
+    def _store(self, channel, payloads, source="api"):
+        """Store each payload as it came, before anything else is done with it.
+
+        :param channel: ``oms.channel`` record
+        :param payloads: raw payloads (str or bytes as received, or already parsed objects)
+        """
+        now = fields.Datetime.now()
+        texts = []
+        for raw in payloads:
+            if isinstance(raw, bytes):
+                raw = raw.decode("utf-8", errors="replace")
+            texts.append(raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
+        return self.create(
+            [
+                {"channel_id": channel.id, "payload": text, "source": source, "received_at": now}
+                for text in texts
+            ]
+        )
+
+    @api.model
+    def _receive(self, channel, payloads, source="api"):
+        """Store, then process payloads of ``channel``.
+
+        :return: list of (http_status, body dict) as API.md answers, in the order of ``payloads``
+        """
+        intakes = self._store(channel, payloads, source=source)
+        concurrent = intakes._process()
+        return [intake._api_result(concurrent) for intake in intakes]
+
+    def action_retry(self):
+        """Process again the intake records in error (after the master data or payload was fixed)."""
+        to_retry = self.filtered(lambda i: i.state in ("error", "pending"))
+        if not to_retry:
+            raise UserError(_("Only intake records in error or pending can be retried."))
+        to_retry._process()
+        done = to_retry.filtered(lambda i: i.state in ("done", "duplicate"))
+        if len(self) == 1:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if done == to_retry else "warning",
+                "message": _(
+                    "%(done)s of %(total)s intake records processed; %(error)s still in error.",
+                    done=len(done),
+                    total=len(to_retry),
+                    error=len(to_retry) - len(done),
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_open_order(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sale.order",
+            "res_id": self.order_id.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------
+    # Processing
+    # ------------------------------------------------------------------
+    def _process(self):
+        """Map each intake's payload into a ``sale.order``.
+
+        :return: {intake id: (order id, order name)} for duplicates whose order was committed by a
+            concurrent transaction, which this transaction cannot read
+        """
+        SaleOrder = self.env["sale.order"]
+        concurrent = {}
+        for intake in self:
+            intake.attempt_count += 1
+            try:
+                data = json.loads(intake.payload)
+            except ValueError as exc:
+                intake._set_error("invalid_payload", _("The body is not valid JSON: %(error)s", error=exc), "")
+                continue
+            try:
+                external_id = validate_payload(data)
+            except IntakeInvalid as exc:
+                if isinstance(data, dict) and isinstance(data.get("external_id"), str | int):
+                    intake.external_id = str(data["external_id"])[:128]
+                intake._set_error("invalid_payload", exc.message, exc.field)
+                continue
+            intake.external_id = external_id
+            channel = intake.channel_id
+            existing = SaleOrder.search(
+                [("oms_channel_id", "=", channel.id), ("oms_external_id", "=", external_id)], limit=1
+            )
+            if existing:
+                intake._set_duplicate(existing)
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    vals = intake._prepare_order_values(data)
+                    order = SaleOrder.with_context(mail_create_nosubscribe=True).create(vals)
+            except IntakeMappingError as exc:
+                intake._set_error(exc.code, exc.message)
+                continue
+            except psycopg2.errors.UniqueViolation as exc:
+                if "oms_channel_external_uniq" not in str(exc):
+                    raise
+                # Another transaction created this order between our search and our insert.
+                concurrent[intake.id] = intake._set_duplicate_of_concurrent(channel, external_id)
+                continue
+            except (UserError, ValidationError) as exc:
+                intake._set_error("mapping_error", _("Odoo refused the order: %(error)s", error=exc.args[0]))
+                continue
+            intake._set_done(order, data)
+        return concurrent
+
+    def _prepare_order_values(self, data):
+        """``sale.order`` create values for a valid payload.
+
+        :raises IntakeMappingError: when something of the payload has no match in Odoo yet
+        """
+        self.ensure_one()
+        channel = self.channel_id
+        company = channel.company_id
+        pricelist = self._map_pricelist(data.get("currency"))
+        countries = self._map_countries(data)
+        products = self._map_products([line["sku"] for line in data["lines"]])
+        shipping = data.get("shipping") or {}
+        carrier = self.env["delivery.carrier"]
+        if shipping.get("method"):
+            carrier = channel._find_carrier(shipping["method"])
+            if not carrier:
+                raise IntakeMappingError(
+                    "mapping_error",
+                    _(
+                        "Shipping method “%(method)s” has no carrier on channel %(channel)s: map it "
+                        "under the channel's Shipping Methods (or set a default carrier), then retry.",
+                        method=shipping["method"],
+                        channel=channel.name,
+                    ),
+                )
+        elif channel.default_carrier_id and shipping.get("price"):
+            carrier = channel.default_carrier_id
+
+        customer, invoice_contact, delivery_contact = self.env["res.partner"]._oms_customer_contacts(
+            data, countries, lang=channel.lang, company=company
+        )
+        lines = []
+        for line in data["lines"]:
+            product = products[str(line["sku"]).strip()]
+            vals = {"product_id": product.id, "product_uom_qty": line["quantity"]}
+            if line.get("unit_price") is not None:
+                vals["price_unit"] = line["unit_price"]
+            if line.get("discount"):
+                vals["discount"] = line["discount"]
+            if line.get("name"):
+                vals["name"] = line["name"]
+            lines.append(fields.Command.create(vals))
+        if carrier:
+            lines.append(
+                fields.Command.create(
+                    {
+                        "product_id": carrier.product_id.id,
+                        "name": carrier.name,
+                        "product_uom_qty": 1,
+                        "price_unit": shipping.get("price") or 0.0,
+                        "is_delivery": True,
+                    }
+                )
+            )
+        payment = data.get("payment") or {}
+        placed_at = parse_datetime(str(data["placed_at"])) if data.get("placed_at") else self.received_at
+        vals = {
+            "partner_id": customer.id,
+            "partner_invoice_id": invoice_contact.id,
+            "partner_shipping_id": delivery_contact.id,
+            "company_id": company.id,
+            "date_order": placed_at,
+            "client_order_ref": self.external_id,
+            "oms_channel_id": channel.id,
+            "oms_external_id": self.external_id,
+            "oms_intake_id": self.id,
+            "oms_placed_at": placed_at,
+            "oms_customer_note": data.get("note") or False,
+            "oms_gift_message": data.get("gift_message") or False,
+            "oms_payment_status": payment.get("status") or False,
+            "oms_payment_method": payment.get("method") or False,
+            "oms_payment_reference": payment.get("reference") or False,
+            "oms_payment_amount": payment.get("amount") or 0.0,
+            "order_line": lines,
+        }
+        if pricelist is not None:
+            vals["pricelist_id"] = pricelist.id
+        if channel.warehouse_id:
+            vals["warehouse_id"] = channel.warehouse_id.id
+        if channel.team_id:
+            vals["team_id"] = channel.team_id.id
+        if channel.user_id:
+            vals["user_id"] = channel.user_id.id
+        if carrier:
+            vals["carrier_id"] = carrier.id
+        return vals
+
+    def _map_pricelist(self, code):
+        """The pricelist for the payload's currency (``None``: let Odoo choose as usual)."""
+        channel = self.channel_id
+        if not code:
+            return channel.pricelist_id if channel.pricelist_id else None
+        code = code.upper()
+        currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
+        if not currency:
+            raise IntakeMappingError(
+                "unknown_currency", _("Currency “%(code)s” does not exist in Odoo: send an ISO 4217 code.", code=code)
+            )
+        if not currency.active:
+            raise IntakeMappingError(
+                "unknown_currency",
+                _("Currency %(code)s is not active: activate it in Accounting > Configuration > "
+                  "Currencies, then retry.", code=code),
+            )
+        if channel.pricelist_id.currency_id == currency:
+            return channel.pricelist_id
+        if not channel.pricelist_id and channel.currency_id == currency:
+            return None
+        pricelist = self.env["product.pricelist"].search(
+            [("currency_id", "=", currency.id), ("company_id", "in", (False, channel.company_id.id))], limit=1
+        )
+        if not pricelist:
+            raise IntakeMappingError(
+                "unknown_currency",
+                _(
+                    "Channel %(channel)s sells in %(channel_currency)s and Odoo has no pricelist in "
+                    "%(code)s: create a pricelist in %(code)s, then retry.",
+                    channel=channel.name,
+                    channel_currency=channel.currency_id.name,
+                    code=code,
+                ),
+            )
+        return pricelist
+
+    def _map_countries(self, data):
+        """{country code: res.country} for the payload's addresses."""
+        codes = {
+            (data[key].get("country_code") or "").strip().upper()
+            for key in ("shipping_address", "billing_address")
+            if data.get(key)
+        }
+        countries = self.env["res.country"].search([("code", "in", list(codes))])
+        found = {country.code: country for country in countries}
+        missing = sorted(codes - set(found))
+        if missing:
+            raise IntakeMappingError(
+                "unknown_country",
+                _("Unknown country code %(codes)s: use ISO 3166-1 alpha-2 codes such as US or DE.",
+                  codes=", ".join(missing)),
+            )
+        return found
+
+    def _map_products(self, skus):
+        """{sku: product.product}, by internal reference then barcode, active products only."""
+        skus = {str(sku).strip() for sku in skus}
+        company = self.channel_id.company_id
+        Product = self.env["product.product"].with_context(active_test=False)
+        company_domain = [("company_id", "in", (False, company.id))]
+        found = {}
+        for field in ("default_code", "barcode"):
+            wanted = skus - set(found)
+            if not wanted:
+                break
+            for product in Product.search([(field, "in", list(wanted)), *company_domain], order="active desc, id"):
+                found.setdefault(product[field], product)
+        unknown = sorted(skus - set(found))
+        if unknown:
+            raise IntakeMappingError(
+                "unknown_sku",
+                _(
+                    "No product has the internal reference or barcode %(skus)s: create the product or "
+                    "set its internal reference to the channel's SKU, then retry.",
+                    skus=", ".join(unknown),
+                ),
+            )
+        inactive = sorted(sku for sku, product in found.items() if not product.active or not product.sale_ok)
+        if inactive:
+            raise IntakeMappingError(
+                "inactive_product",
+                _(
+                    "The product of SKU %(skus)s is archived or cannot be sold: restore it (or tick "
+                    "“Sales”), then retry.",
+                    skus=", ".join(inactive),
+                ),
+            )
+        return found
+
+    def _set_error(self, code, message, field=None):
+        self.ensure_one()
+        self.write(
+            {
+                "state": "error",
+                "error_code": code,
+                "error_message": message,
+                "error_field": field,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+        self.message_post(
+            body=_("Intake failed (%(code)s): %(message)s", code=code, message=message),
+            message_type="notification",
+        )
+
+    def _set_duplicate(self, order):
+        self.ensure_one()
+        self.write(
+            {
+                "state": "duplicate",
+                "order_id": order.id,
+                "order_ref": order.name,
+                "error_code": False,
+                "error_message": False,
+                "error_field": False,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+        self.message_post(
+            body=_("Duplicate: order %(order)s already exists for this external id.",
+                   order=order.name),
+            message_type="notification",
+        )
+
+    def _set_done(self, order, data):
+        self.ensure_one()
+        self.write(
+            {
+                "state": "done",
+                "order_id": order.id,
+                "order_ref": order.name,
+                "error_code": False,
+                "error_message": False,
+                "error_field": False,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+        # Earlier attempts of the same order that failed are superseded by this one.
+        superseded = self.search(
+            [
+                ("channel_id", "=", self.channel_id.id),
+                ("external_id", "=", self.external_id),
+                ("state", "=", "error"),
+                ("id", "!=", self.id),
+            ]
+        )
+        superseded.write({"state": "duplicate", "order_id": order.id, "order_ref": order.name})
+        order._message_log(
+            body=_(
+                "Order received from channel %(channel)s (external id %(external_id)s) "
+                "through intake %(intake)s.",
+                channel=self.channel_id.name,
+                external_id=self.external_id,
+                intake=self.id,
+            )
+        )
+        self._message_log(body=_("Order %(order)s created.", order=order.name))
+        if self.cancel_requested or any(superseded.mapped("cancel_requested")):
+            order._oms_cancel_from_channel()
+
+    def _set_duplicate_of_concurrent(self, channel, external_id):
+        """Another transaction created this order after our snapshot was taken.
+
+        Our snapshot cannot see that order (and a foreign key to it would fail), so it is read
+        from a fresh cursor, and linked to this intake once this transaction has committed.
+        """
+        self.ensure_one()
+        with self.env.registry.cursor() as cr:
+            cr.execute(
+                "SELECT id, name FROM sale_order WHERE oms_channel_id = %s AND oms_external_id = %s",
+                [channel.id, external_id],
+            )
+            order_id, order_name = cr.fetchone() or (None, None)
+        self.write(
+            {
+                "state": "duplicate",
+                "order_id": False,
+                "order_ref": order_name,
+                "error_code": False,
+                "error_message": False,
+                "error_field": False,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+        self.message_post(
+            body=_("Duplicate: order %(order)s was created by a concurrent delivery of the same order.",
+                   order=order_name),
+            message_type="notification",
+        )
+        if order_id:
+            registry, intake_id = self.env.registry, self.id
+
+            @self.env.cr.postcommit.add
+            def _link_order():
+                with registry.cursor() as cr:
+                    cr.execute("UPDATE oms_intake SET order_id = %s WHERE id = %s", [order_id, intake_id])
+
+        return order_id, order_name
+
+    def _api_result(self, concurrent=None):
+        """(http_status, body) for this intake, as API.md answers it."""
+        self.ensure_one()
+        if self.state == "done":
+            return 201, {"status": "created", "order": self.order_id.name, "id": self.order_id.id, "intake": self.id}
+        if self.state == "duplicate":
+            if self.order_id:
+                return 200, {"status": "duplicate", "order": self.order_id.name, "id": self.order_id.id}
+            order_id, order_name = (concurrent or {}).get(self.id, (None, self.order_ref))
+            return 200, {"status": "duplicate", "order": order_name, "id": order_id}
+        if self.error_code == "invalid_payload":
+            return 400, {
+                "status": "invalid",
+                "error": {"code": "invalid_payload", "field": self.error_field or "", "message": self.error_message},
+            }
+        return 422, {
+            "status": "error",
+            "intake": self.id,
+            "error": {"code": self.error_code, "message": self.error_message},
+        }

@@ -1,0 +1,77 @@
+from odoo import api, models
+from odoo.tools import email_normalize
+
+ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "state_id", "country_id")
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    @api.model
+    def _oms_address_values(self, address, countries):
+        """res.partner values of a payload address (``countries``: {code: res.country})."""
+        country = countries[address["country_code"].strip().upper()]
+        state = self.env["res.country.state"]
+        if address.get("state_code"):
+            state = self.env["res.country.state"].search(
+                [("country_id", "=", country.id), ("code", "=ilike", address["state_code"].strip())], limit=1
+            )
+        vals = {
+            "name": address["name"].strip(),
+            "street": (address.get("street") or "").strip() or False,
+            "street2": (address.get("street2") or "").strip() or False,
+            "city": (address.get("city") or "").strip() or False,
+            "zip": (address.get("zip") or "").strip() or False,
+            "state_id": state.id or False,
+            "country_id": country.id,
+        }
+        if address.get("phone"):
+            vals["phone"] = address["phone"]
+        return vals
+
+    def _oms_same_address(self, vals):
+        self.ensure_one()
+        return all((self[f].id if f.endswith("_id") else self[f]) == vals[f] for f in ADDRESS_FIELDS)
+
+    @api.model
+    def _oms_customer_contacts(self, data, countries, lang=False, company=None):
+        """Customer, invoice contact and delivery contact of a payload.
+
+        The customer is found by email (or created with the billing address, else the shipping
+        one); the shipping address becomes a delivery contact under it and the billing address an
+        invoice contact, each reused when the same address was seen before.
+        """
+        customer_data = data["customer"]
+        email = email_normalize(customer_data["email"])
+        shipping = self._oms_address_values(data["shipping_address"], countries)
+        billing = self._oms_address_values(data["billing_address"], countries) if data.get("billing_address") else None
+        domain = [("email_normalized", "=", email), ("parent_id", "=", False)]
+        if company:
+            domain.append(("company_id", "in", (False, company.id)))
+        customer = self.search(domain, order="id", limit=1)
+        if not customer:
+            vals = dict(billing or shipping)
+            vals.update(
+                {
+                    "name": (customer_data.get("name") or vals["name"]).strip(),
+                    "email": customer_data["email"].strip(),
+                    "phone": customer_data.get("phone") or vals.get("phone") or False,
+                    "customer_rank": 1,
+                }
+            )
+            if lang:
+                vals["lang"] = lang
+            customer = self.create(vals)
+        delivery = customer._oms_contact("delivery", shipping)
+        invoice = customer._oms_contact("invoice", billing) if billing else customer
+        return customer, invoice, delivery
+
+    def _oms_contact(self, contact_type, vals):
+        """This customer, or its child contact of ``contact_type`` with the address ``vals``."""
+        self.ensure_one()
+        if self._oms_same_address(vals):
+            return self
+        for child in self.child_ids.filtered(lambda c: c.type == contact_type):
+            if child._oms_same_address(vals):
+                return child
+        return self.create(dict(vals, parent_id=self.id, type=contact_type))

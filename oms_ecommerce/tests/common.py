@@ -1,0 +1,74 @@
+import copy
+
+from odoo.tests import TransactionCase, new_test_user
+
+
+def order_payload(external_id="1001", **overrides):
+    """An order object exactly as API.md shows it."""
+    payload = {
+        "external_id": external_id,
+        "placed_at": "2026-11-20T10:15:00Z",
+        "currency": "USD",
+        "customer": {"email": "ann@example.com", "name": "Ann Lee", "phone": "+1 555 0100"},
+        "shipping_address": {
+            "name": "Ann Lee", "street": "1 Main St", "street2": "", "city": "Springfield",
+            "zip": "12345", "state_code": "IL", "country_code": "US", "phone": "+1 555 0100",
+        },
+        "lines": [
+            {"sku": "OMS-MUG", "quantity": 2, "unit_price": 12.5, "discount": 0},
+            {"sku": "OMS-TEA", "quantity": 1, "unit_price": 8.0, "discount": 10},
+        ],
+        "shipping": {"method": "standard", "price": 4.99},
+        "payment": {"status": "paid", "method": "card", "amount": 29.99, "reference": "ch_123"},
+        "note": "Leave at the door",
+        "gift_message": "",
+    }
+    payload = copy.deepcopy(payload)
+    payload.update(overrides)
+    return payload
+
+
+class OmsCommon(TransactionCase):
+    """One user per group, a channel with a mapped carrier, and products with SKUs."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False))
+        cls.company = cls.env.company
+        cls.usd = cls.env.ref("base.USD")
+        assert cls.company.currency_id == cls.usd, "the payloads of these tests are in USD"
+        cls.oms_user = new_test_user(cls.env, "oms_user", groups="oms_ecommerce.group_oms_user")
+        cls.oms_manager = new_test_user(cls.env, "oms_manager", groups="oms_ecommerce.group_oms_manager")
+        cls.portal_user = new_test_user(cls.env, "oms_portal", groups="base.group_portal")
+        cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.company.id)], limit=1)
+        ship_product = cls.env["product.product"].create(
+            {"name": "OMS Standard Shipping", "type": "service", "sale_ok": False, "list_price": 5.0}
+        )
+        cls.carrier = cls.env["delivery.carrier"].create(
+            {"name": "OMS Post", "delivery_type": "fixed", "fixed_price": 5.0, "product_id": ship_product.id}
+        )
+        cls.mug = cls.env["product.product"].create(
+            {"name": "OMS Mug", "default_code": "OMS-MUG", "barcode": "9990000000017", "type": "consu",
+             "is_storable": True, "list_price": 15.0, "weight": 0.35}
+        )
+        cls.tea = cls.env["product.product"].create(
+            {"name": "OMS Tea", "default_code": "OMS-TEA", "barcode": "9990000000024", "type": "consu",
+             "is_storable": True, "list_price": 9.0, "weight": 0.1}
+        )
+        cls.channel = cls.env["oms.channel"].create(
+            {
+                "name": "Test Shop",
+                "code": "test-shop",
+                "secret": "s3cret-test-shop",
+                "company_id": cls.company.id,
+                "warehouse_id": cls.warehouse.id,
+                "currency_id": cls.usd.id,
+                "lang": "en_US",
+                "carrier_map_ids": [(0, 0, {"method": "standard", "carrier_id": cls.carrier.id})],
+            }
+        )
+        cls.Intake = cls.env["oms.intake"]
+
+    def receive(self, *payloads, channel=None, source="api"):
+        return self.Intake._receive(channel or self.channel, list(payloads), source=source)

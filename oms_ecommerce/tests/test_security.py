@@ -1,0 +1,59 @@
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import OmsCommon, order_payload
+
+
+@tagged("post_install", "-at_install")
+class TestSecurity(OmsCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_company = cls.env["res.company"].create({"name": "Other Shop Inc.", "currency_id": cls.usd.id})
+        cls.other_channel = cls.env["oms.channel"].create(
+            {"name": "Other", "code": "other-shop", "company_id": cls.other_company.id}
+        )
+        [(_s, body)] = cls.env["oms.intake"]._receive(cls.channel, [order_payload("sec-1")])
+        cls.intake = cls.env["oms.intake"].browse(body["intake"])
+
+    def test_oms_user_sees_only_its_companies(self):
+        channels = self.env["oms.channel"].with_user(self.oms_user).search([])
+        self.assertIn(self.channel, channels)
+        self.assertNotIn(self.other_channel, channels)
+        with self.assertRaises(AccessError):
+            self.other_channel.with_user(self.oms_user).read(["name"])
+
+    def test_oms_user_cannot_configure_channels_nor_read_secrets(self):
+        channel = self.channel.with_user(self.oms_user)
+        with self.assertRaises(AccessError):
+            channel.write({"name": "Renamed"})
+        with self.assertRaises(AccessError):
+            channel.read(["secret"])
+        with self.assertRaises(AccessError):
+            self.env["oms.channel"].with_user(self.oms_user).create({"name": "X", "code": "x-shop"})
+        self.assertEqual(channel.read(["name"])[0]["name"], "Test Shop")
+
+    def test_manager_regenerates_the_secret_once(self):
+        old = self.channel.secret
+        action = self.channel.with_user(self.oms_manager).action_regenerate_secret()
+        wizard = self.env["oms.channel.secret"].browse(action["res_id"])
+        self.assertNotEqual(wizard.secret, old)
+        self.assertEqual(self.channel.secret, wizard.secret)
+        self.assertTrue(self.channel._check_signature(b"x", "sha256=" + self.channel._signature(b"x")))
+        with self.assertRaises(AccessError):
+            self.channel.with_user(self.oms_user).action_regenerate_secret()
+
+    def test_portal_user_cannot_call_back_office_models(self):
+        for model in ("oms.channel", "oms.intake", "oms.channel.carrier", "oms.order.step", "oms.intake.import"):
+            with self.subTest(model=model), self.assertRaises(AccessError):
+                self.env[model].with_user(self.portal_user).search([])
+        with self.assertRaises(AccessError):
+            self.intake.with_user(self.portal_user).action_retry()
+
+    def test_oms_user_of_other_company_cannot_read_intake(self):
+        user = new_test_user(self.env, "oms_other", groups="oms_ecommerce.group_oms_user",
+                             company_id=self.other_company.id, company_ids=[self.other_company.id])
+        self.assertFalse(self.env["oms.intake"].with_user(user).search([("id", "=", self.intake.id)]))
+        with self.assertRaises(AccessError):
+            self.intake.with_user(user).read(["payload"])
+        self.assertEqual(self.intake.with_user(self.oms_user).read(["state"])[0]["state"], "done")
