@@ -3,7 +3,6 @@
 import json
 import logging
 
-
 from odoo import http
 from odoo.exceptions import UserError
 from odoo.http import request
@@ -54,8 +53,17 @@ class OmsChannelApi(http.Controller):
                 request.httprequest.path,
                 request.httprequest.remote_addr,
             )
-            return None, None, _json({"status": "unauthorized", "error": {"code": "bad_signature",
-                                      "message": "Missing or wrong X-OMS-Signature."}}, 401)
+            return (
+                None,
+                None,
+                _json(
+                    {
+                        "status": "unauthorized",
+                        "error": {"code": "bad_signature", "message": "Missing or wrong X-OMS-Signature."},
+                    },
+                    401,
+                ),
+            )
         api_user = request.env.ref("oms_ecommerce.user_oms_api").sudo()
         env = request.env(
             user=api_user.id,
@@ -84,21 +92,26 @@ class OmsChannelApi(http.Controller):
             _logger.exception("OMS API: unexpected error on %s", request.httprequest.path)
             request.env.cr.rollback()
             return _json(
-                {"status": "error", "error": {"code": "server_error",
-                                              "message": "Unexpected server error; the request can be retried."}},
+                {
+                    "status": "error",
+                    "error": {
+                        "code": "server_error",
+                        "message": "Unexpected server error; the request can be retried.",
+                    },
+                },
                 500,
             )
 
     # ------------------------------------------------------------------
     # Endpoints
     # ------------------------------------------------------------------
-    @http.route(API_ROUTE, type="http", auth="none", methods=["POST"], csrf=False, save_session=False,
-                readonly=False)
+    @http.route(API_ROUTE, type="http", auth="none", methods=["POST"], csrf=False, save_session=False, readonly=False)
     def post_order(self, code, **kwargs):
         return self._guard(self._post_orders, code, False)
 
-    @http.route(f"{API_ROUTE}/batch", type="http", auth="none", methods=["POST"], csrf=False, save_session=False,
-                readonly=False)
+    @http.route(
+        f"{API_ROUTE}/batch", type="http", auth="none", methods=["POST"], csrf=False, save_session=False, readonly=False
+    )
     def post_orders_batch(self, code, **kwargs):
         return self._guard(self._post_orders, code, True)
 
@@ -106,9 +119,15 @@ class OmsChannelApi(http.Controller):
     def get_order(self, code, external_id, **kwargs):
         return self._guard(self._get_order, code, external_id)
 
-    @http.route(f"{API_ROUTE}/<string:external_id>/cancel", type="http", auth="none", methods=["POST"],
-                csrf=False, save_session=False,
-                readonly=False)
+    @http.route(
+        f"{API_ROUTE}/<string:external_id>/cancel",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
     def cancel_order(self, code, external_id, **kwargs):
         return self._guard(self._cancel_order, code, external_id)
 
@@ -130,15 +149,38 @@ class OmsChannelApi(http.Controller):
             data = json.loads(body)
         except ValueError as exc:
             Intake._receive(channel, [body], source="batch")  # kept, with its error, for the order desk
-            return _json({"status": "invalid", "error": {"code": "invalid_payload", "field": "",
-                                                         "message": f"The body is not valid JSON: {exc}"}}, 400)
+            return _json(
+                {
+                    "status": "invalid",
+                    "error": {"code": "invalid_payload", "field": "", "message": f"The body is not valid JSON: {exc}"},
+                },
+                400,
+            )
         orders = data.get("orders") if isinstance(data, dict) else None
         if not isinstance(orders, list) or not orders:
-            return _json({"status": "invalid", "error": {"code": "invalid_payload", "field": "orders",
-                                                         "message": "The body must be {\"orders\": [ … ]} with at least one order."}}, 400)
+            return _json(
+                {
+                    "status": "invalid",
+                    "error": {
+                        "code": "invalid_payload",
+                        "field": "orders",
+                        "message": 'The body must be {"orders": [ … ]} with at least one order.',
+                    },
+                },
+                400,
+            )
         if len(orders) > MAX_BATCH:
-            return _json({"status": "invalid", "error": {"code": "invalid_payload", "field": "orders",
-                                                         "message": f"A batch holds at most {MAX_BATCH} orders; split it."}}, 400)
+            return _json(
+                {
+                    "status": "invalid",
+                    "error": {
+                        "code": "invalid_payload",
+                        "field": "orders",
+                        "message": f"A batch holds at most {MAX_BATCH} orders; split it.",
+                    },
+                },
+                400,
+            )
         results = []
         for order, (status, result) in zip(orders, Intake._receive(channel, orders, source="batch"), strict=True):
             external_id = order.get("external_id") if isinstance(order, dict) else None
@@ -153,9 +195,7 @@ class OmsChannelApi(http.Controller):
         order = env["sale.order"].search(
             [("oms_channel_id", "=", channel.id), ("oms_external_id", "=", external_id)], limit=1
         )
-        intake = env["oms.intake"].search(
-            [("channel_id", "=", channel.id), ("external_id", "=", external_id)], limit=1
-        )
+        intake = env["oms.intake"].search([("channel_id", "=", channel.id), ("external_id", "=", external_id)], limit=1)
         return order, intake
 
     def _get_order(self, code, external_id):
@@ -167,15 +207,21 @@ class OmsChannelApi(http.Controller):
             return _json(order._oms_api_status())
         if intake:
             received = intake.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            return _json({
-                "external_id": external_id,
-                "order": None,
-                "step": "received",
-                "steps": [{"step": "received", "at": received}],
-                "tracking": [],
-                "intake": {"id": intake.id, "state": intake.state, "error_code": intake.error_code or None,
-                           "error_message": intake.error_message or None},
-            })
+            return _json(
+                {
+                    "external_id": external_id,
+                    "order": None,
+                    "step": "received",
+                    "steps": [{"step": "received", "at": received}],
+                    "tracking": [],
+                    "intake": {
+                        "id": intake.id,
+                        "state": intake.state,
+                        "error_code": intake.error_code or None,
+                        "error_message": intake.error_message or None,
+                    },
+                }
+            )
         return _json({"status": "not_found"}, 404)
 
     def _cancel_order(self, code, external_id):
@@ -191,13 +237,24 @@ class OmsChannelApi(http.Controller):
                 with env.cr.savepoint():
                     order._oms_cancel_from_channel()
             except UserError as exc:
-                return _json({"status": "conflict", "order": order.name, "id": order.id,
-                              "error": {"code": "already_shipped", "message": exc.args[0]}}, 409)
+                return _json(
+                    {
+                        "status": "conflict",
+                        "order": order.name,
+                        "id": order.id,
+                        "error": {"code": "already_shipped", "message": exc.args[0]},
+                    },
+                    409,
+                )
             return _json({"status": "cancelled", "order": order.name, "id": order.id})
         if intake:
             # Not created yet (intake in error): remember it, so a retry creates it cancelled.
             pending = env["oms.intake"].search(
-                [("channel_id", "=", channel.id), ("external_id", "=", external_id), ("state", "in", ("error", "pending"))]
+                [
+                    ("channel_id", "=", channel.id),
+                    ("external_id", "=", external_id),
+                    ("state", "in", ("error", "pending")),
+                ]
             )
             pending.write({"cancel_requested": True})
             pending._message_log(body=request.env._("The channel cancelled this order."))

@@ -40,16 +40,12 @@ class OmsChannel(models.Model):
         groups="oms_ecommerce.group_oms_manager",
         help="Key of the HMAC-SHA256 signature every API request carries.",
     )
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, tracking=True
-    )
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, tracking=True)
     warehouse_id = fields.Many2one(
         "stock.warehouse",
         check_company=True,
         tracking=True,
-        default=lambda self: self.env["stock.warehouse"].search(
-            [("company_id", "=", self.env.company.id)], limit=1
-        ),
+        default=lambda self: self.env["stock.warehouse"].search([("company_id", "=", self.env.company.id)], limit=1),
     )
     pricelist_id = fields.Many2one(
         "product.pricelist",
@@ -77,9 +73,7 @@ class OmsChannel(models.Model):
         string="Customer Language",
         help="Language given to the customers this channel creates.",
     )
-    carrier_map_ids = fields.One2many(
-        "oms.channel.carrier", "channel_id", string="Shipping Methods", copy=True
-    )
+    carrier_map_ids = fields.One2many("oms.channel.carrier", "channel_id", string="Shipping Methods", copy=True)
     default_carrier_id = fields.Many2one(
         "delivery.carrier",
         string="Default Carrier",
@@ -111,9 +105,7 @@ class OmsChannel(models.Model):
 
     def _compute_counts(self):
         orders = dict(
-            self.env["sale.order"]._read_group(
-                [("oms_channel_id", "in", self.ids)], ["oms_channel_id"], ["__count"]
-            )
+            self.env["sale.order"]._read_group([("oms_channel_id", "in", self.ids)], ["oms_channel_id"], ["__count"])
         )
         errors = dict(
             self.env["oms.intake"]._read_group(
@@ -149,8 +141,7 @@ class OmsChannel(models.Model):
         for channel in self:
             if channel.pricelist_id and channel.pricelist_id.currency_id != channel.currency_id:
                 raise ValidationError(
-                    _("The currency of channel %(channel)s must be its pricelist's currency.",
-                      channel=channel.name)
+                    _("The currency of channel %(channel)s must be its pricelist's currency.", channel=channel.name)
                 )
 
     @api.model_create_multi

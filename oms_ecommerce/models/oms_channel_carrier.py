@@ -12,13 +12,8 @@ class OmsChannelCarrier(models.Model):
     method = fields.Char(
         string="Shipping Method",
         required=True,
-        help="The shipping method as the channel sends it (payload 'shipping.method'), "
-        "compared without case.",
+        help="The shipping method as the channel sends it (payload 'shipping.method'), compared without case.",
     )
-    carrier_id = fields.Many2one(
-        "delivery.carrier", required=True, check_company=True, ondelete="restrict"
-    )
+    carrier_id = fields.Many2one("delivery.carrier", required=True, check_company=True, ondelete="restrict")
 
-    _method_uniq = models.Constraint(
-        "UNIQUE (channel_id, method)", "Each shipping method is mapped once per channel."
-    )
+    _method_uniq = models.Constraint("UNIQUE (channel_id, method)", "Each shipping method is mapped once per channel.")

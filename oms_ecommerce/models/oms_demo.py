@@ -7,18 +7,65 @@ CUSTOMERS = [
     ("Ann Lee", "ann.lee@example.com", "+1 555 0100", "1 Main St", "Springfield", "62701", "IL", "US"),
     ("Marcus Webb", "marcus.webb@example.com", "+1 555 0131", "742 Evergreen Terrace", "Portland", "97201", "OR", "US"),
     ("Priya Nair", "priya.nair@example.com", "+1 555 0177", "88 Harbor Ave", "Boston", "02110", "MA", "US"),
-    ("Diego Alvarez", "diego.alvarez@example.com", "+1 555 0190", "415 Mission St", "San Francisco", "94105", "CA", "US"),
+    (
+        "Diego Alvarez",
+        "diego.alvarez@example.com",
+        "+1 555 0190",
+        "415 Mission St",
+        "San Francisco",
+        "94105",
+        "CA",
+        "US",
+    ),
     ("Hannah Schmidt", "hannah.schmidt@example.de", "+49 30 1234567", "Torstraße 12", "Berlin", "10119", "", "DE"),
     ("Lukas Bauer", "lukas.bauer@example.de", "+49 89 7654321", "Leopoldstraße 40", "München", "80802", "", "DE"),
-    ("Camille Martin", "camille.martin@example.fr", "+33 1 42 68 53 00", "12 Rue de Rivoli", "Paris", "75004", "", "FR"),
+    (
+        "Camille Martin",
+        "camille.martin@example.fr",
+        "+33 1 42 68 53 00",
+        "12 Rue de Rivoli",
+        "Paris",
+        "75004",
+        "",
+        "FR",
+    ),
     ("Sofia Rossi", "sofia.rossi@example.it", "+39 06 1234 5678", "Via del Corso 101", "Roma", "00186", "", "IT"),
-    ("Pieter de Vries", "pieter.devries@example.nl", "+31 20 555 0101", "Prinsengracht 263", "Amsterdam", "1016 GV", "", "NL"),
+    (
+        "Pieter de Vries",
+        "pieter.devries@example.nl",
+        "+31 20 555 0101",
+        "Prinsengracht 263",
+        "Amsterdam",
+        "1016 GV",
+        "",
+        "NL",
+    ),
     ("Laura García", "laura.garcia@example.es", "+34 91 555 0101", "Calle Mayor 5", "Madrid", "28013", "", "ES"),
-    ("Oliver Brown", "oliver.brown@example.co.uk", "+44 20 7946 0018", "221B Baker Street", "London", "NW1 6XE", "", "GB"),
+    (
+        "Oliver Brown",
+        "oliver.brown@example.co.uk",
+        "+44 20 7946 0018",
+        "221B Baker Street",
+        "London",
+        "NW1 6XE",
+        "",
+        "GB",
+    ),
     ("Emma Wilson", "emma.wilson@example.ca", "+1 416 555 0142", "100 Queen St W", "Toronto", "M5H 2N2", "ON", "CA"),
 ]
-SKUS = ["MUG-01", "TEAPOT-02", "TEA-GRN-100", "TEA-BLK-250", "INF-STEEL", "KETTLE-GN1", "CUPS-4",
-        "TRAY-BMB", "MATCHA-30", "WHISK-BMB", "GIFT-BOX"]
+SKUS = [
+    "MUG-01",
+    "TEAPOT-02",
+    "TEA-GRN-100",
+    "TEA-BLK-250",
+    "INF-STEEL",
+    "KETTLE-GN1",
+    "CUPS-4",
+    "TRAY-BMB",
+    "MATCHA-30",
+    "WHISK-BMB",
+    "GIFT-BOX",
+]
 NOTES = ["", "", "", "Leave at the door", "Please ring twice", "Deliver to the neighbour if absent"]
 GIFTS = ["", "", "", "", "Happy birthday, Mum! Love, Sam", "Congratulations on the new home!"]
 
@@ -34,19 +81,36 @@ class OmsDemo(models.AbstractModel):
         for sku in rnd.sample(SKUS, rnd.randint(1, 3)):
             product = self.env["product.product"].search([("default_code", "=", sku)], limit=1)
             price = product.list_price * (0.92 if currency == "EUR" else 1.0)
-            lines.append({"sku": sku, "quantity": rnd.randint(1, 3), "unit_price": round(price, 2),
-                          "discount": rnd.choice([0, 0, 0, 10])})
+            lines.append(
+                {
+                    "sku": sku,
+                    "quantity": rnd.randint(1, 3),
+                    "unit_price": round(price, 2),
+                    "discount": rnd.choice([0, 0, 0, 10]),
+                }
+            )
         return {
             "external_id": external_id,
             "placed_at": placed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "currency": currency,
             "customer": {"email": email, "name": name, "phone": phone},
-            "shipping_address": {"name": name, "street": street, "street2": "", "city": city, "zip": zip_code,
-                                 "state_code": state, "country_code": country, "phone": phone},
+            "shipping_address": {
+                "name": name,
+                "street": street,
+                "street2": "",
+                "city": city,
+                "zip": zip_code,
+                "state_code": state,
+                "country_code": country,
+                "phone": phone,
+            },
             "lines": lines,
             "shipping": {"method": rnd.choice(shipping_methods), "price": rnd.choice([0.0, 4.99, 9.9])},
-            "payment": {"status": payment_status, "method": "card" if payment_status == "paid" else "cod",
-                        "reference": f"ch_{external_id}"},
+            "payment": {
+                "status": payment_status,
+                "method": "card" if payment_status == "paid" else "cod",
+                "reference": f"ch_{external_id}",
+            },
             "note": rnd.choice(NOTES),
             "gift_message": rnd.choice(GIFTS),
         }
@@ -73,8 +137,17 @@ class OmsDemo(models.AbstractModel):
                 number += 1
                 placed_at = now - timedelta(hours=rnd.randint(1, 96), minutes=rnd.randint(0, 59))
                 status = "cod" if i % 6 == 5 else "paid"
-                payloads.append(self._payload(rnd, f"{channel.code.upper()}-{number}", rnd.choice(customers),
-                                              placed_at, currency, methods, status))
+                payloads.append(
+                    self._payload(
+                        rnd,
+                        f"{channel.code.upper()}-{number}",
+                        rnd.choice(customers),
+                        placed_at,
+                        currency,
+                        methods,
+                        status,
+                    )
+                )
             Intake._receive(channel, payloads, source="demo")
         # A few orders the order desk has to fix: each intake error kind once.
         bad = self._payload(rnd, "SHOP-US-2001", CUSTOMERS[0], now, "USD", ["standard"], "paid")

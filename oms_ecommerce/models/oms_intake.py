@@ -116,13 +116,9 @@ def validate_payload(data):
             raise IntakeInvalid(f"{where}.sku", f"{where}.sku is required.")
         if not _is_number(line.get("quantity")) or line["quantity"] <= 0:
             raise IntakeInvalid(f"{where}.quantity", f"{where}.quantity must be a number greater than 0.")
-        if line.get("unit_price") is not None and (
-            not _is_number(line["unit_price"]) or line["unit_price"] < 0
-        ):
+        if line.get("unit_price") is not None and (not _is_number(line["unit_price"]) or line["unit_price"] < 0):
             raise IntakeInvalid(f"{where}.unit_price", f"{where}.unit_price must be a number, 0 or more.")
-        if line.get("discount") is not None and (
-            not _is_number(line["discount"]) or not 0 <= line["discount"] <= 100
-        ):
+        if line.get("discount") is not None and (not _is_number(line["discount"]) or not 0 <= line["discount"] <= 100):
             raise IntakeInvalid(f"{where}.discount", f"{where}.discount must be a percentage from 0 to 100.")
     shipping = data.get("shipping")
     if shipping is not None:
@@ -130,9 +126,7 @@ def validate_payload(data):
             raise IntakeInvalid("shipping", "shipping must be an object with method and price.")
         if shipping.get("method") is not None and not isinstance(shipping["method"], str):
             raise IntakeInvalid("shipping.method", "shipping.method must be a string.")
-        if shipping.get("price") is not None and (
-            not _is_number(shipping["price"]) or shipping["price"] < 0
-        ):
+        if shipping.get("price") is not None and (not _is_number(shipping["price"]) or shipping["price"] < 0):
             raise IntakeInvalid("shipping.price", "shipping.price must be a number, 0 or more.")
     payment = data.get("payment")
     if payment is not None:
@@ -220,10 +214,7 @@ class OmsIntake(models.Model):
                 raw = raw.decode("utf-8", errors="replace")
             texts.append(raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
         return self.create(
-            [
-                {"channel_id": channel.id, "payload": text, "source": source, "received_at": now}
-                for text in texts
-            ]
+            [{"channel_id": channel.id, "payload": text, "source": source, "received_at": now} for text in texts]
         )
 
     @api.model
@@ -422,8 +413,11 @@ class OmsIntake(models.Model):
         if not currency.active:
             raise IntakeMappingError(
                 "unknown_currency",
-                _("Currency %(code)s is not active: activate it in Accounting > Configuration > "
-                  "Currencies, then retry.", code=code),
+                _(
+                    "Currency %(code)s is not active: activate it in Accounting > Configuration > "
+                    "Currencies, then retry.",
+                    code=code,
+                ),
             )
         if channel.pricelist_id.currency_id == currency:
             return channel.pricelist_id
@@ -458,8 +452,10 @@ class OmsIntake(models.Model):
         if missing:
             raise IntakeMappingError(
                 "unknown_country",
-                _("Unknown country code %(codes)s: use ISO 3166-1 alpha-2 codes such as US or DE.",
-                  codes=", ".join(missing)),
+                _(
+                    "Unknown country code %(codes)s: use ISO 3166-1 alpha-2 codes such as US or DE.",
+                    codes=", ".join(missing),
+                ),
             )
         return found
 
@@ -528,8 +524,7 @@ class OmsIntake(models.Model):
             }
         )
         self.message_post(
-            body=_("Duplicate: order %(order)s already exists for this external id.",
-                   order=order.name),
+            body=_("Duplicate: order %(order)s already exists for this external id.", order=order.name),
             message_type="notification",
         )
 
@@ -558,8 +553,7 @@ class OmsIntake(models.Model):
         superseded.write({"state": "duplicate", "order_id": order.id, "order_ref": order.name})
         order._message_log(
             body=_(
-                "Order received from channel %(channel)s (external id %(external_id)s) "
-                "through intake %(intake)s.",
+                "Order received from channel %(channel)s (external id %(external_id)s) through intake %(intake)s.",
                 channel=self.channel_id.name,
                 external_id=self.external_id,
                 intake=self.id,
@@ -594,8 +588,9 @@ class OmsIntake(models.Model):
             }
         )
         self.message_post(
-            body=_("Duplicate: order %(order)s was created by a concurrent delivery of the same order.",
-                   order=order_name),
+            body=_(
+                "Duplicate: order %(order)s was created by a concurrent delivery of the same order.", order=order_name
+            ),
             message_type="notification",
         )
         if order_id:

@@ -24,6 +24,4 @@ class OmsOrderStep(models.Model):
     step = fields.Selection(STEPS, required=True)
     at = fields.Datetime(required=True, default=fields.Datetime.now)
 
-    _order_step_uniq = models.Constraint(
-        "UNIQUE (order_id, step)", "Each step of an order is recorded once."
-    )
+    _order_step_uniq = models.Constraint("UNIQUE (order_id, step)", "Each step of an order is recorded once.")

@@ -8,7 +8,11 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     oms_channel_id = fields.Many2one(
-        "oms.channel", string="Sales Channel", index="btree_not_null", readonly=True, copy=False,
+        "oms.channel",
+        string="Sales Channel",
+        index="btree_not_null",
+        readonly=True,
+        copy=False,
         check_company=True,
     )
     oms_external_id = fields.Char(
@@ -17,14 +21,20 @@ class SaleOrder(models.Model):
     oms_intake_id = fields.Many2one("oms.intake", string="Intake", readonly=True, copy=False)
     oms_placed_at = fields.Datetime(string="Placed At", readonly=True, copy=False)
     oms_step = fields.Selection(
-        STEPS, string="Step", compute="_compute_oms_step", store=True, index=True, copy=False,
+        STEPS,
+        string="Step",
+        compute="_compute_oms_step",
+        store=True,
+        index=True,
+        copy=False,
     )
     oms_step_ids = fields.One2many("oms.order.step", "order_id", string="Steps", copy=False)
     oms_customer_note = fields.Text(string="Customer Note", copy=False)
     oms_gift_message = fields.Text(string="Gift Message", copy=False)
     oms_payment_status = fields.Selection(
         [("paid", "Paid"), ("pending", "Pending"), ("cod", "Cash on Delivery")],
-        string="Channel Payment", copy=False,
+        string="Channel Payment",
+        copy=False,
     )
     oms_payment_method = fields.Char(string="Channel Payment Method", copy=False)
     oms_payment_reference = fields.Char(string="Payment Reference", copy=False)
@@ -54,7 +64,11 @@ class SaleOrder(models.Model):
         if channel_orders:
             self.env["oms.order.step"].create(
                 [
-                    {"order_id": order.id, "step": "received", "at": order.oms_intake_id.received_at or fields.Datetime.now()}
+                    {
+                        "order_id": order.id,
+                        "step": "received",
+                        "at": order.oms_intake_id.received_at or fields.Datetime.now(),
+                    }
                     for order in channel_orders
                 ]
             )
@@ -82,7 +96,11 @@ class SaleOrder(models.Model):
             .ids
         )
         self.env["oms.order.step"].create(
-            [{"order_id": order.id, "step": step, "at": at or fields.Datetime.now()} for order in orders if order.id not in reached]
+            [
+                {"order_id": order.id, "step": step, "at": at or fields.Datetime.now()}
+                for order in orders
+                if order.id not in reached
+            ]
         )
 
     def _oms_is_shipped(self):
@@ -99,14 +117,18 @@ class SaleOrder(models.Model):
         to_cancel = self.filtered(lambda o: o.state != "cancel")
         to_cancel._action_cancel()
         for order in to_cancel:
-            order.message_post(body=_("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name))
+            order.message_post(
+                body=_("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name)
+            )
         return True
 
     def _oms_tracking(self):
         """[{carrier, number, url}] of the order's shipped deliveries."""
         self.ensure_one()
         result = []
-        for picking in self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.carrier_tracking_ref):
+        for picking in self.picking_ids.filtered(
+            lambda p: p.picking_type_code == "outgoing" and p.carrier_tracking_ref
+        ):
             carrier = picking.carrier_id
             url = carrier.get_tracking_link(picking) if carrier else False
             for number in picking.carrier_tracking_ref.split(","):

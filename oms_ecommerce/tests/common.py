@@ -11,8 +11,14 @@ def order_payload(external_id="1001", **overrides):
         "currency": "USD",
         "customer": {"email": "ann@example.com", "name": "Ann Lee", "phone": "+1 555 0100"},
         "shipping_address": {
-            "name": "Ann Lee", "street": "1 Main St", "street2": "", "city": "Springfield",
-            "zip": "12345", "state_code": "IL", "country_code": "US", "phone": "+1 555 0100",
+            "name": "Ann Lee",
+            "street": "1 Main St",
+            "street2": "",
+            "city": "Springfield",
+            "zip": "12345",
+            "state_code": "IL",
+            "country_code": "US",
+            "phone": "+1 555 0100",
         },
         "lines": [
             {"sku": "OMS-MUG", "quantity": 2, "unit_price": 12.5, "discount": 0},
@@ -49,12 +55,26 @@ class OmsCommon(TransactionCase):
             {"name": "OMS Post", "delivery_type": "fixed", "fixed_price": 5.0, "product_id": ship_product.id}
         )
         cls.mug = cls.env["product.product"].create(
-            {"name": "OMS Mug", "default_code": "OMS-MUG", "barcode": "9990000000017", "type": "consu",
-             "is_storable": True, "list_price": 15.0, "weight": 0.35}
+            {
+                "name": "OMS Mug",
+                "default_code": "OMS-MUG",
+                "barcode": "9990000000017",
+                "type": "consu",
+                "is_storable": True,
+                "list_price": 15.0,
+                "weight": 0.35,
+            }
         )
         cls.tea = cls.env["product.product"].create(
-            {"name": "OMS Tea", "default_code": "OMS-TEA", "barcode": "9990000000024", "type": "consu",
-             "is_storable": True, "list_price": 9.0, "weight": 0.1}
+            {
+                "name": "OMS Tea",
+                "default_code": "OMS-TEA",
+                "barcode": "9990000000024",
+                "type": "consu",
+                "is_storable": True,
+                "list_price": 9.0,
+                "weight": 0.1,
+            }
         )
         cls.channel = cls.env["oms.channel"].create(
             {

@@ -51,8 +51,9 @@ class TestChannelApi(HttpCase, OmsCommon):
         url = "/oms/v1/test-shop/orders"
         created = self.assertJson(self.post(url, order_payload("2001")), 201)
         order = self.env["sale.order"].browse(created["id"])
-        self.assertEqual(created, {"status": "created", "order": order.name, "id": order.id,
-                                   "intake": order.oms_intake_id.id})
+        self.assertEqual(
+            created, {"status": "created", "order": order.name, "id": order.id, "intake": order.oms_intake_id.id}
+        )
         duplicate = self.assertJson(self.post(url, order_payload("2001")), 200)
         self.assertEqual(duplicate, {"status": "duplicate", "order": order.name, "id": order.id})
         self.assertEqual(self.env["sale.order"].search_count([("oms_external_id", "=", "2001")]), 1)
@@ -69,8 +70,10 @@ class TestChannelApi(HttpCase, OmsCommon):
         self.assertEqual(status["step"], "confirmed")
         self.assertEqual([s["step"] for s in status["steps"]], ["received", "confirmed"])
         # A GET is signed over its path: another path's signature does not open it.
-        response = self.url_open("/oms/v1/test-shop/orders/2001",
-                                 headers={"X-OMS-Signature": sign("s3cret-test-shop", b"/oms/v1/test-shop/orders/9")})
+        response = self.url_open(
+            "/oms/v1/test-shop/orders/2001",
+            headers={"X-OMS-Signature": sign("s3cret-test-shop", b"/oms/v1/test-shop/orders/9")},
+        )
         self.assertJson(response, 401)
         self.assertEqual(self.assertJson(self.get("/oms/v1/test-shop/orders/nope"), 404), {"status": "not_found"})
 
@@ -80,8 +83,10 @@ class TestChannelApi(HttpCase, OmsCommon):
         self.assertEqual(body["status"], "invalid")
         self.assertEqual(body["error"]["code"], "invalid_payload")
         body = self.assertJson(self.post(url, order_payload("3001", lines=[{"sku": "OMS-MUG", "quantity": -1}])), 400)
-        self.assertEqual(body["error"], {"code": "invalid_payload", "field": "lines[0].quantity",
-                                         "message": body["error"]["message"]})
+        self.assertEqual(
+            body["error"],
+            {"code": "invalid_payload", "field": "lines[0].quantity", "message": body["error"]["message"]},
+        )
         body = self.assertJson(self.post(url, order_payload("3002", lines=[{"sku": "GHOST", "quantity": 1}])), 422)
         self.assertEqual(body["status"], "error")
         self.assertEqual(body["error"]["code"], "unknown_sku")
@@ -89,8 +94,9 @@ class TestChannelApi(HttpCase, OmsCommon):
         big = json.dumps(order_payload("3003", note="x" * (1024 * 1024 + 10))).encode()
         self.assertEqual(self.assertJson(self.post(url, big), 413), {"status": "too_large"})
         self.assertFalse(self.Intake.search([("external_id", "=", "3003")]))
-        self.assertEqual(self.assertJson(self.post("/oms/v1/no-such-shop/orders", order_payload()), 404),
-                         {"status": "not_found"})
+        self.assertEqual(
+            self.assertJson(self.post("/oms/v1/no-such-shop/orders", order_payload()), 404), {"status": "not_found"}
+        )
         self.channel.active = False
         self.assertEqual(self.assertJson(self.post(url, order_payload("3004")), 404), {"status": "not_found"})
 
@@ -104,8 +110,9 @@ class TestChannelApi(HttpCase, OmsCommon):
             order_payload("4001"),  # twice in the same batch
         ]
         body = self.assertJson(self.post("/oms/v1/test-shop/orders/batch", {"orders": orders}), 200)
-        self.assertEqual([r["status"] for r in body["results"]],
-                         ["created", "duplicate", "error", "invalid", "duplicate"])
+        self.assertEqual(
+            [r["status"] for r in body["results"]], ["created", "duplicate", "error", "invalid", "duplicate"]
+        )
         self.assertEqual([r["external_id"] for r in body["results"]], ["4001", "4002", "4003", "4004", "4001"])
         self.assertEqual([r["http_status"] for r in body["results"]], [201, 200, 422, 400, 200])
         self.assertEqual(body["results"][2]["error"]["code"], "unknown_sku")
@@ -143,5 +150,6 @@ class TestChannelApi(HttpCase, OmsCommon):
         body = self.assertJson(self.post("/oms/v1/test-shop/orders/5002/cancel", {}), 409)
         self.assertEqual(body["status"], "conflict")
         self.assertEqual(order.state, "sale")
-        self.assertEqual(self.assertJson(self.post("/oms/v1/test-shop/orders/none/cancel", {}), 404),
-                         {"status": "not_found"})
+        self.assertEqual(
+            self.assertJson(self.post("/oms/v1/test-shop/orders/none/cancel", {}), 404), {"status": "not_found"}
+        )

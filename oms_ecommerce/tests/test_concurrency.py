@@ -1,5 +1,6 @@
 """The same order delivered twice at the same moment to a multi-worker Odoo server."""
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -7,10 +8,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 
+import psycopg2.errors
 import requests
 
 import odoo
@@ -54,30 +57,41 @@ class TestConcurrentDelivery(TransactionCase):
 
     def _start_server(self):
         port, gevent_port = _free_port(), _free_port()
-        odoo_bin = os.path.join(os.path.dirname(list(odoo.__path__)[0]), "odoo-bin")
+        odoo_bin = os.path.join(os.path.dirname(next(iter(odoo.__path__))), "odoo-bin")
         args = [
-            sys.executable, odoo_bin, "-d", self.env.cr.dbname, f"--db-filter=^{self.env.cr.dbname}$",
+            sys.executable,
+            odoo_bin,
+            "-d",
+            self.env.cr.dbname,
+            f"--db-filter=^{self.env.cr.dbname}$",
             f"--addons-path={config['addons_path'] if isinstance(config['addons_path'], str) else ','.join(config['addons_path'])}",
-            "--http-interface=127.0.0.1", f"--http-port={port}", f"--gevent-port={gevent_port}",
-            "--workers=2", "--max-cron-threads=0", "--log-level=warn",
+            "--http-interface=127.0.0.1",
+            f"--http-port={port}",
+            f"--gevent-port={gevent_port}",
+            "--workers=2",
+            "--max-cron-threads=0",
+            "--log-level=warn",
         ]
-        for option, flag in (("db_host", "--db_host"), ("db_port", "--db_port"), ("db_user", "--db_user"),
-                             ("db_password", "--db_password")):
+        for option, flag in (
+            ("db_host", "--db_host"),
+            ("db_port", "--db_port"),
+            ("db_user", "--db_user"),
+            ("db_password", "--db_password"),
+        ):
             if config.get(option):
                 args.append(f"{flag}={config[option]}")
-        server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by addCleanup; a pipe could fill and block
+        self.addCleanup(server_log.close)
+        server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=server_log)
         self.addCleanup(self._stop_server, server)
         deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
+        while time.time() < deadline and server.poll() is None:
+            with contextlib.suppress(requests.ConnectionError):
                 if requests.get(f"http://127.0.0.1:{port}/web/health", timeout=2).status_code == 200:
                     return f"http://127.0.0.1:{port}"
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None:
-                break
             time.sleep(0.5)
-        self.fail(f"the test server did not start: {server.stderr.read().decode()[-2000:] if server.poll() is not None else 'timeout'}")
+        server_log.seek(0)
+        self.fail(f"the test server did not start within 90 s:\n{server_log.read().decode()[-2000:]}")
 
     def _stop_server(self, server):
         server.terminate()
@@ -92,11 +106,17 @@ class TestConcurrentDelivery(TransactionCase):
         product_id, channel_id = self._committed_fixtures(tag)
         self.addCleanup(self._cleanup, tag, product_id, channel_id)
         base_url = self._start_server()
-        payload = order_payload(f"race-{tag}", lines=[{"sku": f"RACE-{tag}", "quantity": 1}], shipping=None,
-                                customer={"email": f"race-{tag}@example.com", "name": "Racer"})
+        payload = order_payload(
+            f"race-{tag}",
+            lines=[{"sku": f"RACE-{tag}", "quantity": 1}],
+            shipping=None,
+            customer={"email": f"race-{tag}@example.com", "name": "Racer"},
+        )
         body = json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-OMS-Signature": "sha256=" + hmac.new(b"race", body, hashlib.sha256).hexdigest()}
+        headers = {
+            "Content-Type": "application/json",
+            "X-OMS-Signature": "sha256=" + hmac.new(b"race", body, hashlib.sha256).hexdigest(),
+        }
         # Warm both workers up (registry loaded) so that the two deliveries really overlap.
         for _i in range(4):
             requests.get(f"{base_url}/web/health", timeout=10)
@@ -133,6 +153,10 @@ class TestConcurrentDelivery(TransactionCase):
         channel = self.env["oms.channel"].create({"name": "Uniq", "code": "uniq-shop"})
         partner = self.env["res.partner"].create({"name": "Uniq"})
         self.env["sale.order"].create({"partner_id": partner.id, "oms_channel_id": channel.id, "oms_external_id": "u1"})
-        with self.assertRaisesRegex(Exception, "oms_channel_external_uniq"), self.env.cr.savepoint():
-            self.env["sale.order"].create({"partner_id": partner.id, "oms_channel_id": channel.id,
-                                           "oms_external_id": "u1"})
+        with (
+            self.assertRaisesRegex(psycopg2.errors.UniqueViolation, "oms_channel_external_uniq"),
+            self.env.cr.savepoint(),
+        ):
+            self.env["sale.order"].create(
+                {"partner_id": partner.id, "oms_channel_id": channel.id, "oms_external_id": "u1"}
+            )

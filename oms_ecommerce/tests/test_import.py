@@ -8,8 +8,10 @@ from odoo.tests import tagged
 
 from .common import OmsCommon, order_payload
 
-HEADER = ("external_id,placed_at,currency,email,name,phone,street,street2,city,zip,state_code,country_code,"
-          "sku,quantity,unit_price,discount,shipping_method,shipping_price,payment_status,note")
+HEADER = (
+    "external_id,placed_at,currency,email,name,phone,street,street2,city,zip,state_code,country_code,"
+    "sku,quantity,unit_price,discount,shipping_method,shipping_price,payment_status,note"
+)
 ROWS = [
     # two lines of one order
     "7001,2026-11-20T10:15:00Z,USD,ann@example.com,Ann Lee,+1 555 0100,1 Main St,,Springfield,12345,IL,US,"
@@ -33,8 +35,10 @@ class TestImport(OmsCommon):
         self.receive(payload)
 
     def _import(self, content, filename):
-        wizard = self.env["oms.intake.import"].with_user(self.oms_user).create(
-            {"channel_id": self.channel.id, "file": base64.b64encode(content), "filename": filename}
+        wizard = (
+            self.env["oms.intake.import"]
+            .with_user(self.oms_user)
+            .create({"channel_id": self.channel.id, "file": base64.b64encode(content), "filename": filename})
         )
         wizard.action_import()
         return wizard
@@ -43,7 +47,9 @@ class TestImport(OmsCommon):
         self.assertRecordValues(wizard, [{"state": "done", "created_count": 1, "duplicate_count": 1, "error_count": 2}])
         order = wizard.intake_ids.filtered(lambda i: i.state == "done").order_id
         self.assertEqual(order.oms_external_id, "7001")
-        self.assertEqual(order.order_line.filtered(lambda l: not l.is_delivery).mapped("product_id"), self.mug | self.tea)
+        self.assertEqual(
+            order.order_line.filtered(lambda line: not line.is_delivery).mapped("product_id"), self.mug | self.tea
+        )
         self.assertEqual(order.oms_customer_note, "Leave at the door")
         self.assertTrue(all(i.source == "import" for i in wizard.intake_ids))
         errors = wizard.intake_ids.filtered(lambda i: i.state == "error")

@@ -1,6 +1,8 @@
 import json
 from datetime import datetime
 
+import psycopg2.errors
+
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -16,43 +18,82 @@ class TestIntake(OmsCommon):
         intake = self.Intake.browse(body["intake"])
         order = self.env["sale.order"].browse(body["id"])
         self.assertEqual(body["order"], order.name)
-        self.assertRecordValues(intake, [{"state": "done", "external_id": "1001", "order_id": order.id,
-                                          "error_code": False, "source": "api"}])
+        self.assertRecordValues(
+            intake,
+            [{"state": "done", "external_id": "1001", "order_id": order.id, "error_code": False, "source": "api"}],
+        )
         self.assertEqual(json.loads(intake.payload)["external_id"], "1001", "the payload is stored as it came")
-        self.assertRecordValues(order, [{
-            "oms_channel_id": self.channel.id, "oms_external_id": "1001", "state": "draft", "oms_step": "received",
-            "oms_customer_note": "Leave at the door", "oms_payment_status": "paid", "oms_payment_reference": "ch_123",
-            "carrier_id": self.carrier.id, "warehouse_id": self.warehouse.id, "client_order_ref": "1001",
-            "date_order": datetime(2026, 11, 20, 10, 15), "oms_placed_at": datetime(2026, 11, 20, 10, 15),
-        }])
+        self.assertRecordValues(
+            order,
+            [
+                {
+                    "oms_channel_id": self.channel.id,
+                    "oms_external_id": "1001",
+                    "state": "draft",
+                    "oms_step": "received",
+                    "oms_customer_note": "Leave at the door",
+                    "oms_payment_status": "paid",
+                    "oms_payment_reference": "ch_123",
+                    "carrier_id": self.carrier.id,
+                    "warehouse_id": self.warehouse.id,
+                    "client_order_ref": "1001",
+                    "date_order": datetime(2026, 11, 20, 10, 15),
+                    "oms_placed_at": datetime(2026, 11, 20, 10, 15),
+                }
+            ],
+        )
         customer = order.partner_id
-        self.assertRecordValues(customer, [{"name": "Ann Lee", "email": "ann@example.com", "lang": "en_US",
-                                            "city": "Springfield", "parent_id": False}])
+        self.assertRecordValues(
+            customer,
+            [
+                {
+                    "name": "Ann Lee",
+                    "email": "ann@example.com",
+                    "lang": "en_US",
+                    "city": "Springfield",
+                    "parent_id": False,
+                }
+            ],
+        )
         self.assertEqual((customer.state_id.code, customer.country_id.code), ("IL", "US"))
         self.assertEqual(order.partner_shipping_id, customer, "same address as the customer: no extra contact")
-        product_lines = order.order_line.filtered(lambda l: not l.is_delivery)
-        self.assertRecordValues(product_lines, [
-            {"product_id": self.mug.id, "product_uom_qty": 2, "price_unit": 12.5, "discount": 0},
-            {"product_id": self.tea.id, "product_uom_qty": 1, "price_unit": 8.0, "discount": 10},
-        ])
+        product_lines = order.order_line.filtered(lambda line: not line.is_delivery)
+        self.assertRecordValues(
+            product_lines,
+            [
+                {"product_id": self.mug.id, "product_uom_qty": 2, "price_unit": 12.5, "discount": 0},
+                {"product_id": self.tea.id, "product_uom_qty": 1, "price_unit": 8.0, "discount": 10},
+            ],
+        )
         delivery_line = order.order_line.filtered("is_delivery")
         self.assertRecordValues(delivery_line, [{"product_id": self.carrier.product_id.id, "price_unit": 4.99}])
         self.assertEqual(order.oms_step_ids.mapped("step"), ["received"])
-        self.assertIn("through intake", order.message_ids.mapped("body")[-1] + "".join(order.message_ids.mapped("body")))
+        self.assertIn(
+            "through intake", order.message_ids.mapped("body")[-1] + "".join(order.message_ids.mapped("body"))
+        )
         self.assertTrue(any(order.name in (m.body or "") for m in intake.message_ids))
 
     def test_delivery_and_invoice_contacts(self):
-        payload = order_payload(billing_address={
-            "name": "Ann Lee", "street": "9 Office Park", "city": "Chicago", "zip": "60601",
-            "state_code": "IL", "country_code": "US"})
+        payload = order_payload(
+            billing_address={
+                "name": "Ann Lee",
+                "street": "9 Office Park",
+                "city": "Chicago",
+                "zip": "60601",
+                "state_code": "IL",
+                "country_code": "US",
+            }
+        )
         payload["shipping_address"].update(name="Bob Lee", street="5 Elm St")
         [(status, body)] = self.receive(payload)
         self.assertEqual(status, 201)
         order = self.env["sale.order"].browse(body["id"])
         customer = order.partner_id
         self.assertEqual(customer.street, "9 Office Park", "a new customer gets the billing address")
-        self.assertRecordValues(order.partner_shipping_id, [{"type": "delivery", "parent_id": customer.id,
-                                                             "name": "Bob Lee", "street": "5 Elm St"}])
+        self.assertRecordValues(
+            order.partner_shipping_id,
+            [{"type": "delivery", "parent_id": customer.id, "name": "Bob Lee", "street": "5 Elm St"}],
+        )
         self.assertEqual(order.partner_invoice_id, customer)
         # The next order of the same customer (email in another case) reuses the customer and the contact.
         payload2 = dict(payload, external_id="1002", customer=dict(payload["customer"], email="ANN@example.com"))
@@ -65,7 +106,7 @@ class TestIntake(OmsCommon):
         payload = order_payload(lines=[{"sku": "9990000000024", "quantity": 3}])
         [(status, body)] = self.receive(payload)
         self.assertEqual(status, 201)
-        line = self.env["sale.order"].browse(body["id"]).order_line.filtered(lambda l: not l.is_delivery)
+        line = self.env["sale.order"].browse(body["id"]).order_line.filtered(lambda line: not line.is_delivery)
         self.assertRecordValues(line, [{"product_id": self.tea.id, "product_uom_qty": 3, "price_unit": 9.0}])
 
     def test_duplicate_never_makes_a_second_order(self):
@@ -78,7 +119,7 @@ class TestIntake(OmsCommon):
         self.assertEqual(sorted(intakes.mapped("state")), ["done", "duplicate"], "every payload is kept")
         # Even a direct second insert is refused by the database.
         order = self.env["sale.order"].browse(first["id"])
-        with self.assertRaises(Exception), self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+        with self.assertRaises(psycopg2.errors.UniqueViolation), self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
             order.copy({"oms_channel_id": self.channel.id, "oms_external_id": "1001"})
 
     def test_error_codes(self):
@@ -86,7 +127,11 @@ class TestIntake(OmsCommon):
         self.env["product.product"].create({"name": "Old", "default_code": "OMS-OLD", "active": False})
         cases = [
             ("unknown_sku", order_payload("e1", lines=[{"sku": "NOPE-1", "quantity": 1}]), "NOPE-1"),
-            ("unknown_country", order_payload("e2", shipping_address=dict(order_payload()["shipping_address"], country_code="XX")), "XX"),
+            (
+                "unknown_country",
+                order_payload("e2", shipping_address=dict(order_payload()["shipping_address"], country_code="XX")),
+                "XX",
+            ),
             ("unknown_currency", order_payload("e3", currency="XYZ"), "XYZ"),
             ("inactive_product", order_payload("e4", lines=[{"sku": "OMS-OLD", "quantity": 1}]), "OMS-OLD"),
             ("mapping_error", order_payload("e5", shipping={"method": "teleport", "price": 1}), "teleport"),
@@ -99,8 +144,10 @@ class TestIntake(OmsCommon):
                 self.assertEqual(body["error"]["code"], code)
                 self.assertIn(named, body["error"]["message"], "the message names what to fix")
                 intake = self.Intake.browse(body["intake"])
-                self.assertRecordValues(intake, [{"state": "error", "error_code": code, "order_id": False,
-                                                  "external_id": payload["external_id"]}])
+                self.assertRecordValues(
+                    intake,
+                    [{"state": "error", "error_code": code, "order_id": False, "external_id": payload["external_id"]}],
+                )
                 self.assertEqual(json.loads(intake.payload), payload, "the payload stays")
         self.assertFalse(self.env["sale.order"].search([("oms_external_id", "in", ["e1", "e2", "e3", "e4", "e5"])]))
         # A currency Odoo knows but that is not active, and one without a pricelist.
@@ -146,10 +193,13 @@ class TestIntake(OmsCommon):
         result = intakes.with_user(self.oms_user).action_retry()  # bulk retry from the list
         self.assertEqual(result["params"]["type"], "success")
         self.assertEqual(intakes.mapped("state"), ["done", "done"])
-        self.assertRecordValues(intakes.order_id.sorted("oms_external_id"), [
-            {"oms_external_id": "r1", "oms_channel_id": self.channel.id},
-            {"oms_external_id": "r2", "oms_channel_id": self.channel.id},
-        ])
+        self.assertRecordValues(
+            intakes.order_id.sorted("oms_external_id"),
+            [
+                {"oms_external_id": "r1", "oms_channel_id": self.channel.id},
+                {"oms_external_id": "r2", "oms_channel_id": self.channel.id},
+            ],
+        )
         self.assertEqual(intakes[0].order_id.create_uid, self.oms_user)
 
     def test_corrected_payload_and_resend_supersede_errors(self):

@@ -51,8 +51,13 @@ class TestSecurity(OmsCommon):
             self.intake.with_user(self.portal_user).action_retry()
 
     def test_oms_user_of_other_company_cannot_read_intake(self):
-        user = new_test_user(self.env, "oms_other", groups="oms_ecommerce.group_oms_user",
-                             company_id=self.other_company.id, company_ids=[self.other_company.id])
+        user = new_test_user(
+            self.env,
+            "oms_other",
+            groups="oms_ecommerce.group_oms_user",
+            company_id=self.other_company.id,
+            company_ids=[self.other_company.id],
+        )
         self.assertFalse(self.env["oms.intake"].with_user(user).search([("id", "=", self.intake.id)]))
         with self.assertRaises(AccessError):
             self.intake.with_user(user).read(["payload"])

@@ -1,5 +1,6 @@
 import base64
 import csv
+import functools
 import io
 from collections import OrderedDict
 from datetime import date, datetime
@@ -8,9 +9,26 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 COLUMNS = [
-    "external_id", "placed_at", "currency", "email", "name", "phone", "street", "street2", "city",
-    "zip", "state_code", "country_code", "sku", "quantity", "unit_price", "discount",
-    "shipping_method", "shipping_price", "payment_status", "note",
+    "external_id",
+    "placed_at",
+    "currency",
+    "email",
+    "name",
+    "phone",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "state_code",
+    "country_code",
+    "sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "shipping_method",
+    "shipping_price",
+    "payment_status",
+    "note",
 ]
 REQUIRED_COLUMNS = ["external_id", "email", "name", "street", "city", "country_code", "sku", "quantity"]
 
@@ -24,6 +42,10 @@ def _number(value):
         return float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
     except ValueError:
         return text
+
+
+def _cell(row, key):
+    return _text(row.get(key))
 
 
 def _text(value):
@@ -63,18 +85,19 @@ class OmsIntakeImport(models.TransientModel):
         self.ensure_one()
         content = base64.b64decode(self.file or b"")
         name = (self.filename or "").lower()
-        if name.endswith(".xlsx") or content[:2] == b"PK":
-            rows = self._read_xlsx(content)
-        else:
-            rows = self._read_csv(content)
+        is_xlsx = name.endswith(".xlsx") or content[:2] == b"PK"
+        rows = self._read_xlsx(content) if is_xlsx else self._read_csv(content)
         if not rows:
             raise UserError(_("The file has no header row: the first row must name the columns."))
         header = [_text(h).lower() for h in rows[0]]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise UserError(
-                _("The file lacks the columns %(missing)s. Expected columns: %(columns)s.",
-                  missing=", ".join(missing), columns=", ".join(COLUMNS))
+                _(
+                    "The file lacks the columns %(missing)s. Expected columns: %(columns)s.",
+                    missing=", ".join(missing),
+                    columns=", ".join(COLUMNS),
+                )
             )
         result = []
         for row in rows[1:]:
@@ -95,7 +118,7 @@ class OmsIntakeImport(models.TransientModel):
         return list(csv.reader(io.StringIO(text), dialect))
 
     def _read_xlsx(self, content):
-        import openpyxl  # noqa: PLC0415 - Odoo requirement, only needed here
+        import openpyxl  # Odoo requirement, only needed here
 
         try:
             workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -109,7 +132,7 @@ class OmsIntakeImport(models.TransientModel):
         """Group the rows (one per order line) into API order objects, by external_id."""
         orders = OrderedDict()
         for row in rows:
-            get = lambda key: _text(row.get(key))  # noqa: E731
+            get = functools.partial(_cell, row)
             external_id = get("external_id")
             order = orders.get(external_id)
             if order is None:
