@@ -1,0 +1,16 @@
+from odoo.tests import HttpCase, tagged
+
+from .common import OmsCommon, order_payload
+
+
+@tagged("post_install", "-at_install")
+class TestOrderDeskTours(HttpCase, OmsCommon):
+    def test_intake_retry_tour(self):
+        [(status, body)] = self.receive(order_payload("TOUR-1001", lines=[{"sku": "TOUR-SKU", "quantity": 2}]))
+        self.assertEqual((status, body["error"]["code"]), (422, "unknown_sku"))
+        # The order desk fixes the master data; the tour then retries from the intake form.
+        self.env["product.product"].create({"name": "Tour Product", "default_code": "TOUR-SKU", "list_price": 7})
+        self.start_tour("/odoo/action-oms_ecommerce.oms_intake_action", "oms_intake_retry_tour", login="oms_user")
+        intake = self.env["oms.intake"].browse(body["intake"])
+        self.assertEqual(intake.state, "done")
+        self.assertEqual(intake.order_id.oms_external_id, "TOUR-1001")
