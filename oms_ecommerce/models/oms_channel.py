@@ -4,7 +4,7 @@ import secrets
 from hashlib import sha256
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -39,6 +39,11 @@ class OmsChannel(models.Model):
         default=lambda self: _new_secret(),
         groups="oms_ecommerce.group_oms_manager",
         help="Key of the HMAC-SHA256 signature every API request carries.",
+    )
+    secret_shown = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="The current secret was shown once in the back office; it is not shown again.",
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, tracking=True)
     warehouse_id = fields.Many2one(
@@ -184,19 +189,34 @@ class OmsChannel(models.Model):
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
+    def action_show_secret(self):
+        """Show the channel's current secret, once: afterwards it can only be regenerated."""
+        self.ensure_one()
+        self._check_secret_manager()
+        if self.secret_shown:
+            raise UserError(_("The secret of %(channel)s was already shown: regenerate it.", channel=self.name))
+        return self._secret_wizard(self.sudo().secret)
+
     def action_regenerate_secret(self):
         """Give the channel a new secret and show it once."""
         self.ensure_one()
-        self.check_access("write")
-        if not self.env.user.has_group("oms_ecommerce.group_oms_manager"):
-            raise ValidationError(_("Only an OMS manager can regenerate a channel secret."))
+        self._check_secret_manager()
         secret = _new_secret()
         self.sudo().secret = secret
         self.message_post(body=_("The API secret was regenerated; the previous one no longer works."))
+        return self._secret_wizard(secret)
+
+    def _check_secret_manager(self):
+        self.check_access("write")
+        if not self.env.user.has_group("oms_ecommerce.group_oms_manager"):
+            raise AccessError(_("Only an OMS manager can see or regenerate a channel secret."))
+
+    def _secret_wizard(self, secret):
+        self.sudo().secret_shown = True
         wizard = self.env["oms.channel.secret"].create({"channel_id": self.id, "secret": secret})
         return {
             "type": "ir.actions.act_window",
-            "name": _("New secret of %(channel)s", channel=self.name),
+            "name": _("API secret of %(channel)s", channel=self.name),
             "res_model": "oms.channel.secret",
             "res_id": wizard.id,
             "view_mode": "form",

@@ -1,4 +1,4 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import OmsCommon, order_payload
@@ -32,6 +32,14 @@ class TestSecurity(OmsCommon):
         with self.assertRaises(AccessError):
             self.env["oms.channel"].with_user(self.oms_user).create({"name": "X", "code": "x-shop"})
         self.assertEqual(channel.read(["name"])[0]["name"], "Test Shop")
+
+    def test_manager_sees_the_secret_once(self):
+        action = self.channel.with_user(self.oms_manager).action_show_secret()
+        self.assertEqual(self.env["oms.channel.secret"].browse(action["res_id"]).secret, "s3cret-test-shop")
+        with self.assertRaisesRegex(UserError, "already shown"):
+            self.channel.with_user(self.oms_manager).action_show_secret()
+        with self.assertRaises(AccessError):
+            self.channel.with_user(self.oms_user).action_show_secret()
 
     def test_manager_regenerates_the_secret_once(self):
         old = self.channel.secret
