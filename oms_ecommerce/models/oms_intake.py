@@ -151,7 +151,7 @@ class OmsIntake(models.Model):
 
     channel_id = fields.Many2one("oms.channel", required=True, index=True, ondelete="restrict", readonly=True)
     company_id = fields.Many2one(related="channel_id.company_id", store=True, index=True)
-    external_id = fields.Char(index=True, readonly=True, tracking=True)
+    external_id = fields.Char(string="Channel Order ID", index=True, readonly=True, tracking=True)
     source = fields.Selection(
         [("api", "API"), ("batch", "API batch"), ("import", "File import"), ("demo", "Demo")],
         required=True,
@@ -159,6 +159,7 @@ class OmsIntake(models.Model):
         readonly=True,
     )
     payload = fields.Text(required=True, help="The order exactly as the channel sent it.")
+    payload_pretty = fields.Text(compute="_compute_payload_pretty", string="Formatted Payload")
     payload_hash = fields.Char(compute="_compute_payload_hash", store=True, index=True, string="Payload SHA-256")
     received_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     processed_at = fields.Datetime(readonly=True)
@@ -186,6 +187,14 @@ class OmsIntake(models.Model):
     def _compute_payload_hash(self):
         for intake in self:
             intake.payload_hash = sha256((intake.payload or "").encode()).hexdigest()
+
+    @api.depends("payload")
+    def _compute_payload_pretty(self):
+        for intake in self:
+            try:
+                intake.payload_pretty = json.dumps(json.loads(intake.payload or ""), indent=2, ensure_ascii=False)
+            except ValueError:
+                intake.payload_pretty = intake.payload
 
     @api.depends("channel_id.code", "external_id")
     def _compute_display_name(self):
