@@ -3,7 +3,7 @@
 import json
 import logging
 
-from odoo import http
+from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -148,39 +148,18 @@ class OmsChannelApi(http.Controller):
         try:
             data = json.loads(body)
         except ValueError as exc:
-            Intake._receive(channel, [body], source="batch")  # kept, with its error, for the order desk
-            return _json(
-                {
-                    "status": "invalid",
-                    "error": {"code": "invalid_payload", "field": "", "message": f"The body is not valid JSON: {exc}"},
-                },
-                400,
-            )
+            return self._invalid_batch(Intake, channel, body, "", _("The body is not valid JSON: %(error)s", error=exc))
         orders = data.get("orders") if isinstance(data, dict) else None
         if not isinstance(orders, list) or not orders:
-            return _json(
-                {
-                    "status": "invalid",
-                    "error": {
-                        "code": "invalid_payload",
-                        "field": "orders",
-                        "message": 'The body must be {"orders": [ … ]} with at least one order.',
-                    },
-                },
-                400,
-            )
+            message = _('The body must be {"orders": [ … ]} with at least one order.')
+            return self._invalid_batch(Intake, channel, body, "orders", message)
         if len(orders) > MAX_BATCH:
-            return _json(
-                {
-                    "status": "invalid",
-                    "error": {
-                        "code": "invalid_payload",
-                        "field": "orders",
-                        "message": f"A batch holds at most {MAX_BATCH} orders; split it.",
-                    },
-                },
-                400,
+            message = _(
+                "A batch holds at most %(max)s orders; this one has %(count)s: split it.",
+                max=MAX_BATCH,
+                count=len(orders),
             )
+            return self._invalid_batch(Intake, channel, body, "orders", message)
         results = []
         for order, (status, result) in zip(orders, Intake._receive(channel, orders, source="batch"), strict=True):
             external_id = order.get("external_id") if isinstance(order, dict) else None
@@ -189,6 +168,14 @@ class OmsChannelApi(http.Controller):
         for result in results:
             counts[result["status"]] = counts.get(result["status"], 0) + 1
         return _json({"status": "processed", "counts": counts, "results": results}, 200)
+
+    def _invalid_batch(self, Intake, channel, body, field, message):
+        """Keep a batch that cannot be split into orders, in error for the order desk, and answer 400."""
+        intake = Intake._store(channel, [body], source="batch")
+        intake._set_error("invalid_payload", message, field)
+        return _json(
+            {"status": "invalid", "error": {"code": "invalid_payload", "field": field, "message": message}}, 400
+        )
 
     def _find(self, env, channel, external_id):
         """The channel's order for ``external_id``, and its most recent intake."""

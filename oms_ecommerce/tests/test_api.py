@@ -122,6 +122,9 @@ class TestChannelApi(HttpCase, OmsCommon):
         too_many = {"orders": [order_payload(str(i)) for i in range(501)]}
         body = self.assertJson(self.post("/oms/v1/test-shop/orders/batch", too_many), 400)
         self.assertEqual(body["error"]["field"], "orders")
+        self.assertIn("501", body["error"]["message"])
+        kept = self.Intake.search([("source", "=", "batch"), ("error_field", "=", "orders")])
+        self.assertEqual(len(json.loads(kept.payload)["orders"]), 501, "a refused batch is kept whole")
 
     def test_cancel(self):
         created = self.assertJson(self.post("/oms/v1/test-shop/orders", order_payload("5001")), 201)
