@@ -4,11 +4,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_odoo_src
 "$ROOT_DIR/scripts/setup.sh"
 cd "$ROOT_DIR"
+targets=(oms_ecommerce)
+[ -d bench ] && targets+=(bench)
 status=0
 log "ruff check"
-"$VENV/bin/ruff" check oms_ecommerce bench || status=1
+"$VENV/bin/ruff" check "${targets[@]}" || status=1
 log "ruff format --check"
-"$VENV/bin/ruff" format --check oms_ecommerce bench || status=1
+"$VENV/bin/ruff" format --check "${targets[@]}" || status=1
 log "pylint-odoo (mandatory checks)"
 PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/pylint" --rcfile=.pylintrc oms_ecommerce || status=1
 [ $status -eq 0 ] && log "lint: clean"
