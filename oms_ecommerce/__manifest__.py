@@ -27,6 +27,7 @@
         "views/sale_order_views.xml",
         "wizards/oms_channel_secret_views.xml",
         "wizards/oms_intake_import_views.xml",
+        "wizards/oms_order_hold_views.xml",
         "views/oms_menus.xml",
     ],
     "demo": [

@@ -7,7 +7,7 @@ from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
-from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH
+from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH, parse_datetime
 
 _logger = logging.getLogger(__name__)
 
@@ -131,6 +131,18 @@ class OmsChannelApi(http.Controller):
     def cancel_order(self, code, external_id, **kwargs):
         return self._guard(self._cancel_order, code, external_id)
 
+    @http.route(
+        f"{API_ROUTE}/<string:external_id>/delivered",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+    def deliver_order(self, code, external_id, **kwargs):
+        return self._guard(self._deliver_order, code, external_id)
+
     # ------------------------------------------------------------------
     def _post_orders(self, code, batch):
         if not request.env["oms.channel"].sudo().search_count([("code", "=", code), ("active", "=", True)]):
@@ -247,3 +259,40 @@ class OmsChannelApi(http.Controller):
             pending._message_log(body=request.env._("The channel cancelled this order."))
             return _json({"status": "cancelled", "order": None, "id": None, "intake": intake.id})
         return _json({"status": "not_found"}, 404)
+
+    def _deliver_order(self, code, external_id):
+        body, error = self._read_body()
+        if error:
+            return error
+        channel, env, error = self._authenticate(code, body)
+        if error:
+            return error
+        at = None
+        try:
+            data = json.loads(body) if body.strip() else {}
+            if not isinstance(data, dict):
+                raise ValueError
+            if data.get("at"):
+                at = parse_datetime(str(data["at"]))
+        except ValueError:
+            message = _('The body must be {} or {"at": "<ISO 8601 date-time>"}.')
+            return _json(
+                {"status": "invalid", "error": {"code": "invalid_payload", "field": "at", "message": message}}, 400
+            )
+        order, _intake = self._find(env, channel, external_id)
+        if not order:
+            return _json({"status": "not_found"}, 404)
+        try:
+            with env.cr.savepoint():
+                order.action_oms_mark_delivered(at=at)
+        except UserError as exc:
+            return _json(
+                {
+                    "status": "conflict",
+                    "order": order.name,
+                    "id": order.id,
+                    "error": {"code": "not_shipped", "message": exc.args[0]},
+                },
+                409,
+            )
+        return _json({"status": "delivered", "order": order.name, "id": order.id, "step": order.oms_step})

@@ -29,6 +29,14 @@ class SaleOrder(models.Model):
         copy=False,
     )
     oms_step_ids = fields.One2many("oms.order.step", "order_id", string="Steps", copy=False)
+    oms_hold = fields.Boolean(string="On Hold", copy=False, tracking=True, readonly=True)
+    oms_hold_reason = fields.Text(
+        string="Hold Reason",
+        copy=False,
+        readonly=True,
+        help="Internal: the customer only sees that the order is on hold.",
+    )
+    oms_delivered_at = fields.Datetime(string="Delivered At", copy=False, readonly=True, tracking=True)
     oms_customer_note = fields.Text(string="Customer Note", copy=False)
     oms_gift_message = fields.Text(string="Gift Message", copy=False)
     oms_payment_status = fields.Selection(
@@ -45,17 +53,42 @@ class SaleOrder(models.Model):
         "This channel already has an order with this external id.",
     )
 
-    @api.depends("oms_channel_id", "state")
+    @api.depends(
+        "oms_channel_id",
+        "state",
+        "oms_hold",
+        "oms_delivered_at",
+        "picking_ids.state",
+        "picking_ids.batch_id",
+        "picking_ids.move_line_ids.result_package_id",
+    )
     def _compute_oms_step(self):
+        """The order's step, derived from Odoo's own states (see DESIGN.md, the life of an order)."""
         for order in self:
-            if not order.oms_channel_id:
-                order.oms_step = False
-            elif order.state == "cancel":
-                order.oms_step = "cancelled"
-            elif order.state == "sale":
-                order.oms_step = "confirmed"
-            else:
-                order.oms_step = "received"
+            order.oms_step = order._oms_derive_step() if order.oms_channel_id else False
+
+    def _oms_derive_step(self):
+        self.ensure_one()
+        if self.state == "cancel":
+            return "cancelled"
+        outgoing = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and not p.return_id)
+        returns = self.picking_ids.filtered(lambda p: p.return_id and p.picking_type_code == "incoming")
+        if any(r.state == "done" for r in returns):
+            return "returned"
+        if self.oms_delivered_at:
+            return "delivered"
+        open_outgoing = outgoing.filtered(lambda p: p.state not in ("done", "cancel"))
+        if outgoing and not open_outgoing and any(p.state == "done" for p in outgoing):
+            return "shipped"
+        if self.oms_hold:
+            return "on_hold"
+        if self.state != "sale":
+            return "received"
+        if open_outgoing and all(p._oms_is_packed() for p in open_outgoing):
+            return "packed"
+        if any(p.state == "assigned" or p.batch_id for p in open_outgoing):
+            return "processing"
+        return "confirmed"
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -75,8 +108,10 @@ class SaleOrder(models.Model):
         return orders
 
     def _action_confirm(self):
-        res = super()._action_confirm()
+        # Recorded first: launching the stock rules may reserve the delivery at once (processing).
         self._oms_record_step("confirmed")
+        res = super()._action_confirm()
+        self._oms_reach_steps()
         return res
 
     def _action_cancel(self):
@@ -102,6 +137,53 @@ class SaleOrder(models.Model):
                 if order.id not in reached
             ]
         )
+
+    def _oms_reach_steps(self):
+        """Record in the history the step each channel order of ``self`` is now at (once per step)."""
+        self.flush_recordset(["oms_step"])
+        for step in set(self.filtered("oms_channel_id").mapped("oms_step")):
+            self.filtered(lambda o, step=step: o.oms_step == step)._oms_record_step(step)
+
+    def action_oms_hold(self):
+        """Ask for the reason, then put the orders on hold."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Put on hold"),
+            "res_model": "oms.order.hold",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": "sale.order", "active_ids": self.ids},
+        }
+
+    def _oms_hold(self, reason):
+        for order in self:
+            if order.oms_step in ("shipped", "delivered", "cancelled", "returned"):
+                raise UserError(
+                    _("Order %(order)s is %(step)s and cannot be put on hold.", order=order.name, step=order.oms_step)
+                )
+        self.write({"oms_hold": True, "oms_hold_reason": reason})
+        for order in self:
+            order.message_post(body=_("Put on hold: %(reason)s", reason=reason), subtype_xmlid="mail.mt_note")
+        self._oms_reach_steps()
+
+    def action_oms_release(self):
+        held = self.filtered("oms_hold")
+        held.write({"oms_hold": False, "oms_hold_reason": False})
+        for order in held:
+            order.message_post(body=_("Released from hold."), subtype_xmlid="mail.mt_note")
+        held._oms_reach_steps()
+        return True
+
+    def action_oms_mark_delivered(self, at=None):
+        """The carrier delivered the order (by hand, an import, or the channel API)."""
+        for order in self:
+            if order.oms_step not in ("shipped", "delivered"):
+                raise UserError(_("Order %(order)s has not shipped yet, so it cannot be delivered.", order=order.name))
+        todo = self.filtered(lambda o: not o.oms_delivered_at)
+        todo.write({"oms_delivered_at": at or fields.Datetime.now()})
+        for order in todo:
+            order._oms_record_step("delivered", at=order.oms_delivered_at)
+        return True
 
     def _oms_is_shipped(self):
         self.ensure_one()

@@ -1,1 +1,1 @@
-from . import test_api, test_concurrency, test_import, test_intake, test_security, test_tours
+from . import test_api, test_concurrency, test_import, test_intake, test_security, test_steps, test_tours

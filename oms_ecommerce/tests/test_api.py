@@ -153,6 +153,17 @@ class TestChannelApi(HttpCase, OmsCommon):
         body = self.assertJson(self.post("/oms/v1/test-shop/orders/5002/cancel", {}), 409)
         self.assertEqual(body["status"], "conflict")
         self.assertEqual(order.state, "sale")
+        # The carrier delivered it.
+        body = self.assertJson(
+            self.post("/oms/v1/test-shop/orders/5002/delivered", {"at": "2026-11-29T15:30:00Z"}), 200
+        )
+        self.assertEqual(body, {"status": "delivered", "order": order.name, "id": order.id, "step": "delivered"})
+        status = self.assertJson(self.get("/oms/v1/test-shop/orders/5002"), 200)
+        self.assertEqual(status["steps"][-1], {"step": "delivered", "at": "2026-11-29T15:30:00Z"})
+        body = self.assertJson(self.post("/oms/v1/test-shop/orders/5001/delivered", {}), 409)
+        self.assertEqual(body["error"]["code"], "not_shipped")
+        body = self.assertJson(self.post("/oms/v1/test-shop/orders/5002/delivered", {"at": "soon"}), 400)
+        self.assertEqual(body["error"]["field"], "at")
         self.assertEqual(
             self.assertJson(self.post("/oms/v1/test-shop/orders/none/cancel", {}), 404), {"status": "not_found"}
         )

@@ -1,1 +1,1 @@
-from . import oms_channel_secret, oms_intake_import
+from . import oms_channel_secret, oms_intake_import, oms_order_hold
