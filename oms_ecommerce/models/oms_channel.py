@@ -86,6 +86,28 @@ class OmsChannel(models.Model):
         help="Carrier of orders whose shipping method has no mapping. Leave empty to put "
         "such orders in error until the method is mapped.",
     )
+    confirm_policy = fields.Selection(
+        [
+            ("manual", "By hand"),
+            ("all", "Automatically: all orders"),
+            ("paid", "Automatically: paid orders"),
+            ("paid_under", "Automatically: paid orders under an amount"),
+        ],
+        string="Confirmation",
+        default="manual",
+        required=True,
+        tracking=True,
+        help="How the merchant confirms this channel's orders. Orders not confirmed automatically get an "
+        "activity for the channel's responsible, due by the confirm-by deadline.",
+    )
+    confirm_max_amount = fields.Monetary(
+        string="Up to Amount", currency_field="currency_id", help="Paid orders above this total wait for a person."
+    )
+    confirm_within_hours = fields.Float(
+        string="Confirm Within (working hours)",
+        default=8.0,
+        help="Deadline to confirm an order, in working hours of the company's calendar from the time it was placed.",
+    )
     order_ids = fields.One2many("sale.order", "oms_channel_id", string="Orders")
     intake_ids = fields.One2many("oms.intake", "channel_id", string="Intake")
     order_count = fields.Integer(compute="_compute_counts")

@@ -280,6 +280,7 @@ class OmsIntake(models.Model):
         """
         SaleOrder = self.env["sale.order"]
         concurrent = {}
+        created = SaleOrder
         for intake in self:
             intake.attempt_count += 1
             try:
@@ -319,6 +320,8 @@ class OmsIntake(models.Model):
                 intake._set_error("mapping_error", _("Odoo refused the order: %(error)s", error=exc.args[0]))
                 continue
             intake._set_done(order, data)
+            created |= order
+        created.filtered(lambda o: o.state == "draft")._oms_after_intake()
         return concurrent
 
     def _prepare_order_values(self, data):

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -36,6 +38,8 @@ class SaleOrder(models.Model):
         readonly=True,
         help="Internal: the customer only sees that the order is on hold.",
     )
+    oms_confirm_by = fields.Datetime(string="Confirm By", copy=False, readonly=True)
+    oms_confirm_overdue = fields.Boolean(string="Confirmation Overdue", copy=False, readonly=True)
     oms_delivered_at = fields.Datetime(string="Delivered At", copy=False, readonly=True, tracking=True)
     oms_customer_note = fields.Text(string="Customer Note", copy=False)
     oms_gift_message = fields.Text(string="Gift Message", copy=False)
@@ -110,6 +114,10 @@ class SaleOrder(models.Model):
     def _action_confirm(self):
         # Recorded first: launching the stock rules may reserve the delivery at once (processing).
         self._oms_record_step("confirmed")
+        channel_orders = self.filtered("oms_channel_id")
+        if channel_orders:
+            channel_orders.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
+            channel_orders.filtered("oms_confirm_overdue").oms_confirm_overdue = False
         res = super()._action_confirm()
         self._oms_reach_steps()
         return res
@@ -137,6 +145,113 @@ class SaleOrder(models.Model):
                 if order.id not in reached
             ]
         )
+
+    # ------------------------------------------------------------------
+    # The vendor confirms
+    # ------------------------------------------------------------------
+    def _oms_compute_confirm_by(self):
+        """Placed time + the channel's confirm-within hours, in the company's working hours."""
+        for order in self:
+            channel = order.oms_channel_id
+            start = order.oms_placed_at or fields.Datetime.now()
+            calendar = order.company_id.resource_calendar_id
+            hours = channel.confirm_within_hours
+            order.oms_confirm_by = (calendar.plan_hours(hours, start) if calendar else False) or start + timedelta(
+                hours=hours
+            )
+
+    def _oms_confirm_automatically(self):
+        """Whether the channel's policy confirms this order without a person."""
+        self.ensure_one()
+        policy = self.oms_channel_id.confirm_policy
+        if policy == "all":
+            return True
+        paid = self.oms_payment_status == "paid"
+        if policy == "paid":
+            return paid
+        if policy == "paid_under":
+            return (
+                paid
+                and self.currency_id.compare_amounts(self.amount_total, self.oms_channel_id.confirm_max_amount) <= 0
+            )
+        return False
+
+    def _oms_after_intake(self):
+        """Apply the channel's confirmation policy to orders just received."""
+        self._oms_compute_confirm_by()
+        auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
+        confirmed = auto._oms_confirm_safely()
+        for order in self - confirmed:
+            order.activity_schedule(
+                "oms_ecommerce.mail_activity_type_oms_confirm",
+                date_deadline=fields.Date.to_date(order.oms_confirm_by),
+                summary=_("Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)),
+                user_id=(order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+            )
+
+    def _oms_confirm_safely(self):
+        """Confirm ``self``; an order Odoo refuses to confirm stays received, with the reason in its chatter."""
+        try:
+            with self.env.cr.savepoint():
+                self.action_confirm()
+            return self
+        except UserError:
+            confirmed = self.browse()
+            for order in self:
+                try:
+                    with self.env.cr.savepoint():
+                        order.action_confirm()
+                    confirmed |= order
+                except UserError as exc:
+                    order.message_post(
+                        body=_("Automatic confirmation failed: %(error)s", error=exc.args[0]),
+                        subtype_xmlid="mail.mt_note",
+                    )
+            return confirmed
+
+    def action_oms_confirm(self):
+        """Bulk confirmation from the order desk: received channel orders that are not on hold."""
+        todo = self.filtered(lambda o: o.oms_channel_id and o.state in ("draft", "sent") and not o.oms_hold)
+        confirmed = todo._oms_confirm_safely()
+        skipped = len(self) - len(confirmed)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if not skipped else "warning",
+                "message": _(
+                    "%(confirmed)s orders confirmed; %(skipped)s skipped (already confirmed, on hold, or refused).",
+                    confirmed=len(confirmed),
+                    skipped=skipped,
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    @api.model
+    def _cron_oms_confirm_overdue(self, limit=500):
+        """Flag and escalate channel orders whose confirm-by deadline has passed."""
+        overdue = self.search(
+            [
+                ("oms_channel_id", "!=", False),
+                ("state", "in", ("draft", "sent")),
+                ("oms_hold", "=", False),
+                ("oms_confirm_overdue", "=", False),
+                ("oms_confirm_by", "<", fields.Datetime.now()),
+            ],
+            limit=limit,
+        )
+        overdue.oms_confirm_overdue = True
+        for order in overdue:
+            lead = order.oms_channel_id.team_id.user_id or order.team_id.user_id or order.oms_channel_id.user_id
+            order.activity_schedule(
+                "oms_ecommerce.mail_activity_type_oms_confirm",
+                date_deadline=fields.Date.context_today(order),
+                summary=_("Overdue: confirm order %(order)s", order=order.name),
+                note=_("The confirm-by deadline %(deadline)s has passed.", deadline=order.oms_confirm_by),
+                user_id=(lead or self.env.user).id,
+            )
+        return len(overdue)
 
     def _oms_reach_steps(self):
         """Record in the history the step each channel order of ``self`` is now at (once per step)."""

@@ -1,1 +1,10 @@
-from . import test_api, test_concurrency, test_import, test_intake, test_security, test_steps, test_tours
+from . import (
+    test_api,
+    test_concurrency,
+    test_confirmation,
+    test_import,
+    test_intake,
+    test_security,
+    test_steps,
+    test_tours,
+)

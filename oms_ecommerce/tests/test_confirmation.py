@@ -1,0 +1,101 @@
+from datetime import datetime
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common import OmsCommon, order_payload
+
+
+@tagged("post_install", "-at_install")
+class TestConfirmation(OmsCommon):
+    """The vendor confirms: by channel policy, or by hand before a deadline in working hours."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.calendar = cls.env["resource.calendar"].create(
+            {
+                "name": "Warehouse 9-17 UTC",
+                "tz": "UTC",
+                "attendance_ids": [
+                    (0, 0, {"name": f"Day {day}", "dayofweek": str(day), "hour_from": 9, "hour_to": 17})
+                    for day in range(5)
+                ],
+            }
+        )
+        cls.company.resource_calendar_id = cls.calendar
+        cls.channel.user_id = cls.oms_user
+
+    def _receive_order(self, external_id, **overrides):
+        [(status, body)] = self.receive(order_payload(external_id, **overrides))
+        self.assertEqual(status, 201, body)
+        return self.env["sale.order"].browse(body["id"])
+
+    def _confirm_activities(self, order):
+        activity_type = self.env.ref("oms_ecommerce.mail_activity_type_oms_confirm")
+        return order.activity_ids.filtered(lambda a: a.activity_type_id == activity_type)
+
+    def test_manual_policy_deadline_over_the_weekend(self):
+        self.channel.write({"confirm_policy": "manual", "confirm_within_hours": 4})
+        # Placed Friday 20 November 2026 at 15:00: 2 hours left on Friday, 2 more on Monday.
+        order = self._receive_order("c-1", placed_at="2026-11-20T15:00:00Z")
+        self.assertEqual(order.state, "draft")
+        self.assertEqual(order.oms_confirm_by, datetime(2026, 11, 23, 11, 0))
+        activity = self._confirm_activities(order)
+        self.assertRecordValues(
+            activity, [{"user_id": self.oms_user.id, "date_deadline": datetime(2026, 11, 23).date()}]
+        )
+        order.with_user(self.oms_user).action_confirm()
+        self.assertFalse(self._confirm_activities(order), "confirming closes the reminder")
+        # Placed Saturday: the clock starts on Monday morning.
+        order = self._receive_order("c-2", placed_at="2026-11-21T10:00:00Z")
+        self.assertEqual(order.oms_confirm_by, datetime(2026, 11, 23, 13, 0))
+
+    def test_automatic_policies(self):
+        cases = [
+            ("all", {"payment": {"status": "pending"}}, "sale"),
+            ("paid", {"payment": {"status": "paid"}}, "sale"),
+            ("paid", {"payment": {"status": "cod"}}, "draft"),
+            ("paid_under", {"payment": {"status": "paid"}}, "sale"),  # 29.99 + tax under 100
+            ("paid_under", {"payment": {"status": "paid"}, "lines": [{"sku": "OMS-MUG", "quantity": 10}]}, "draft"),
+        ]
+        for index, (policy, overrides, state) in enumerate(cases):
+            with self.subTest(policy=policy, overrides=overrides):
+                self.channel.write({"confirm_policy": policy, "confirm_max_amount": 100})
+                order = self._receive_order(f"auto-{index}", **overrides)
+                self.assertEqual(order.state, state)
+                self.assertEqual(bool(self._confirm_activities(order)), state == "draft")
+                if state == "sale":
+                    self.assertIn(order.oms_step, ("confirmed", "processing"))
+
+    def test_overdue_orders_are_flagged_and_escalated(self):
+        lead = self.oms_manager
+        self.channel.confirm_within_hours = 4
+        self.channel.team_id = self.env["crm.team"].create({"name": "Web desk", "user_id": lead.id})
+        order = self._receive_order("late-1", placed_at="2026-11-20T15:00:00Z")
+        on_time = self._receive_order("late-2", placed_at="2026-11-23T15:00:00Z")
+        with freeze_time("2026-11-23 12:00:00"):
+            flagged = self.env["sale.order"]._cron_oms_confirm_overdue()
+        self.assertGreaterEqual(flagged, 1)
+        self.assertTrue(order.oms_confirm_overdue)
+        self.assertFalse(on_time.oms_confirm_overdue)
+        self.assertIn(lead, self._confirm_activities(order).user_id, "escalated to the team lead")
+        self.assertIn(order, self.env["sale.order"].search([("oms_confirm_overdue", "=", True)]))
+        # Flagged once: a second run does not escalate again.
+        with freeze_time("2026-11-23 13:00:00"):
+            self.env["sale.order"]._cron_oms_confirm_overdue()
+        self.assertEqual(len(self._confirm_activities(order)), 2)
+        order.action_confirm()
+        self.assertFalse(order.oms_confirm_overdue)
+
+    def test_bulk_confirm_skips_held_orders(self):
+        orders = self.env["sale.order"]
+        for index in range(5):
+            orders |= self._receive_order(f"bulk-{index}")
+        orders[0]._oms_hold("Fraud check")
+        result = orders.with_user(self.oms_user).action_oms_confirm()
+        self.assertEqual(orders.mapped("state"), ["draft", "sale", "sale", "sale", "sale"])
+        self.assertEqual(result["params"]["type"], "warning")
+        action = self.env.ref("oms_ecommerce.action_server_oms_confirm")
+        self.assertEqual(action.binding_model_id.model, "sale.order")
