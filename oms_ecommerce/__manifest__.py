@@ -22,6 +22,7 @@
         "security/ir.model.access.csv",
         "security/oms_rules.xml",
         "data/oms_data.xml",
+        "data/mail_templates.xml",
         "data/oms_automation.xml",
         "views/oms_channel_views.xml",
         "views/oms_intake_views.xml",

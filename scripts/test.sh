@@ -41,7 +41,7 @@ if [ "$total" -eq 0 ]; then
 fi
 if [ "$bad" -gt 0 ] || [ "$rc" -ne 0 ]; then
     status=1
-    grep -E "^(FAIL|ERROR):|ERROR .* (FAIL|ERROR):" "$log_file" | head -50 >&2 || true
+    grep -E " (FAIL|ERROR): " "$log_file" | head -50 >&2 || true
 fi
 echo "${passed} passed, ${bad} failed"
 exit $status

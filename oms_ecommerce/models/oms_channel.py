@@ -108,6 +108,13 @@ class OmsChannel(models.Model):
         default=8.0,
         help="Deadline to confirm an order, in working hours of the company's calendar from the time it was placed.",
     )
+    notify_received = fields.Boolean(string="Order received", default=True)
+    notify_confirmed = fields.Boolean(string="Order confirmed", default=True)
+    notify_packed = fields.Boolean(string="Order packed", default=False)
+    notify_shipped = fields.Boolean(string="Order shipped", default=True)
+    notify_delivered = fields.Boolean(string="Order delivered", default=True)
+    notify_delayed = fields.Boolean(string="Order delayed", default=True)
+    notify_cancelled = fields.Boolean(string="Order cancelled", default=True)
     order_ids = fields.One2many("sale.order", "oms_channel_id", string="Orders")
     intake_ids = fields.One2many("oms.intake", "channel_id", string="Intake")
     order_count = fields.Integer(compute="_compute_counts")

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from email.utils import formataddr
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -52,10 +53,52 @@ class SaleOrder(models.Model):
     oms_payment_reference = fields.Char(string="Payment Reference", copy=False)
     oms_payment_amount = fields.Monetary(string="Amount Paid", copy=False)
 
+    oms_email_from = fields.Char(compute="_compute_oms_email_from", string="Channel Sender")
+    oms_notify_partner_id = fields.Many2one(
+        "res.partner", compute="_compute_oms_notify_partner_id", string="Notified Contact"
+    )
+
     _oms_channel_external_uniq = models.Constraint(
         "UNIQUE (oms_channel_id, oms_external_id)",
         "This channel already has an order with this external id.",
     )
+
+    @api.depends("oms_channel_id.name", "company_id.email", "company_id.name")
+    def _compute_oms_email_from(self):
+        for order in self:
+            email = order.company_id.email or order.company_id.partner_id.email
+            order.oms_email_from = (
+                formataddr((order.oms_channel_id.name or order.company_id.name, email)) if email else False
+            )
+
+    @api.depends("partner_shipping_id.email", "partner_id.email")
+    def _compute_oms_notify_partner_id(self):
+        """The delivery contact if it has an email, else the customer; never an employee or a vendor."""
+        for order in self:
+            recipient = self.env["res.partner"]
+            for partner in (order.partner_shipping_id, order.partner_id):
+                if partner.email and not partner.user_ids.filtered(lambda u: not u.share):
+                    if partner.commercial_partner_id.supplier_rank and not partner.commercial_partner_id.customer_rank:
+                        continue
+                    recipient = partner
+                    break
+            order.oms_notify_partner_id = recipient
+
+    @api.private
+    def oms_tracking(self):
+        """Tracking of the order's shipments, for templates and the API."""
+        return self._oms_tracking()
+
+    def _oms_waits_for_tracking(self):
+        """A shipped delivery whose carrier tracks parcels has no tracking number yet."""
+        self.ensure_one()
+        shipped = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state == "done")
+        return any(
+            p.carrier_id
+            and (p.carrier_id.tracking_url or p.carrier_id.delivery_type not in ("fixed", "base_on_rule"))
+            and not p.carrier_tracking_ref
+            for p in shipped
+        )
 
     @api.depends(
         "oms_channel_id",

@@ -4,6 +4,7 @@ from . import (
     test_confirmation,
     test_import,
     test_intake,
+    test_notifications,
     test_security,
     test_steps,
     test_tours,

@@ -1,0 +1,120 @@
+from odoo.tests import tagged
+
+from .common import OmsCommon, order_payload
+
+
+@tagged("post_install", "-at_install")
+class TestStepNotifications(OmsCommon):
+    """One email per customer-facing step, to the right person, in their language, queued."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.email = "shop@example.com"
+        stock = cls.warehouse.lot_stock_id
+        cls.env["stock.quant"]._update_available_quantity(cls.mug, stock, 50)
+        cls.env["stock.quant"]._update_available_quantity(cls.tea, stock, 50)
+        cls.carrier.tracking_url = "https://track.example.com/<shipmenttrackingnumber>"
+        cls.step_subtype = cls.env.ref("oms_ecommerce.mt_oms_step")
+
+    def _order(self, external_id, **overrides):
+        [(status, body)] = self.receive(order_payload(external_id, **overrides))
+        self.assertEqual(status, 201, body)
+        return self.env["sale.order"].browse(body["id"])
+
+    def _mails(self, order):
+        return self.env["mail.mail"].search([("model", "=", "sale.order"), ("res_id", "=", order.id)], order="id")
+
+    def _ship(self, order):
+        picking = order.picking_ids
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.move_ids.picked = True
+        picking.button_validate()
+        return picking
+
+    def test_received_email(self):
+        order = self._order("n-1")
+        mails = self._mails(order)
+        self.assertEqual(len(mails), 1)
+        self.assertEqual(mails.state, "outgoing", "queued, not sent inside the request")
+        self.assertEqual(mails.recipient_ids, order.partner_id)
+        self.assertEqual(mails.subject, "Test Shop: we received your order (n-1)")
+        self.assertEqual(mails.email_from, "Test Shop <shop@example.com>")
+        self.assertIn("access_token=", mails.body_html, "the portal link works from the email")
+        self.assertIn("OMS Mug", mails.body_html)
+        message = mails.mail_message_id
+        self.assertEqual(message.subtype_id, self.step_subtype)
+        self.assertFalse(message.is_internal, "visible on the portal")
+        self.assertRecordValues(
+            order.oms_step_ids, [{"step": "received", "notification": "sent", "mail_message_id": message.id}]
+        )
+
+    def test_each_step_once(self):
+        order = self._order("n-2")
+        order.action_confirm()  # confirmed, then processing (not a customer email)
+        self.assertEqual(
+            self._mails(order).mapped("subject"),
+            ["Test Shop: we received your order (n-2)", "Test Shop: your order is confirmed (n-2)"],
+        )
+        # Reaching the steps again (a re-validation, a retried job) sends nothing more.
+        order._oms_reach_steps()
+        order.oms_step_ids._oms_notify()
+        self.env["oms.order.step"]._cron_oms_notify_pending()
+        self.assertEqual(len(self._mails(order)), 2)
+
+    def test_switched_off_step(self):
+        self.channel.notify_received = False
+        order = self._order("n-3")
+        self.assertFalse(self._mails(order))
+        self.assertRecordValues(order.oms_step_ids, [{"step": "received", "notification": "off"}])
+
+    def test_shipped_waits_for_tracking(self):
+        order = self._order("n-4")
+        order.action_confirm()
+        picking = self._ship(order)
+        self.assertEqual(order.oms_step, "shipped")
+        shipped = order.oms_step_ids.filtered(lambda s: s.step == "shipped")
+        self.assertEqual(shipped.notification, "waiting")
+        self.assertNotIn("shipped", " ".join(self._mails(order).mapped("subject")))
+        picking.carrier_tracking_ref = "TRK123456"
+        self.assertEqual(shipped.notification, "sent")
+        mail = self._mails(order).filtered(lambda m: "shipped" in m.subject)
+        self.assertEqual(len(mail), 1)
+        self.assertIn("TRK123456", mail.body_html)
+        self.assertIn("https://track.example.com/TRK123456", mail.body_html)
+        picking.carrier_tracking_ref = "TRK123456,TRK999"
+        self.assertEqual(len(self._mails(order).filtered(lambda m: "shipped" in m.subject)), 1, "never twice")
+
+    def test_recipient_is_the_delivery_contact_never_an_employee(self):
+        payload = order_payload(
+            "n-5",
+            billing_address={
+                "name": "Ann Lee",
+                "street": "9 Office Park",
+                "city": "Chicago",
+                "zip": "60601",
+                "country_code": "US",
+            },
+        )
+        payload["shipping_address"].update(name="Bob Lee", street="5 Elm St")
+        order = self._order("n-5", **{k: v for k, v in payload.items() if k != "external_id"})
+        self.assertEqual(self._mails(order).recipient_ids, order.partner_id, "delivery contact has no email")
+        order.partner_shipping_id.email = "bob@example.com"
+        order.action_confirm()
+        self.assertEqual(self._mails(order)[-1].recipient_ids, order.partner_shipping_id)
+        # An employee ordering on the web shop with their work email is not emailed by the OMS.
+        employee = self.oms_user.partner_id
+        order2 = self._order("n-6", customer={"email": employee.email, "name": employee.name})
+        self.assertEqual(order2.partner_id, employee)
+        self.assertFalse(self._mails(order2))
+        self.assertEqual(order2.oms_step_ids.notification, "off")
+
+    def test_customer_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        template = self.env.ref("oms_ecommerce.mail_template_oms_received")
+        template.with_context(lang="fr_FR").subject = "{{ object.oms_channel_id.name }}: commande reçue"
+        self.channel.lang = "fr_FR"
+        order = self._order("n-7", customer={"email": "claire@example.fr", "name": "Claire"})
+        self.assertEqual(order.partner_id.lang, "fr_FR")
+        self.assertEqual(self._mails(order).subject, "Test Shop: commande reçue")
