@@ -108,6 +108,17 @@ class OmsChannel(models.Model):
         default=8.0,
         help="Deadline to confirm an order, in working hours of the company's calendar from the time it was placed.",
     )
+    handling_hours = fields.Float(
+        string="Ships Within (working hours)",
+        default=8.0,
+        help="The promise to the customer: an order ships within these working hours of the company's calendar "
+        "after it was placed (or after the next working day starts, for orders placed after the cutoff).",
+    )
+    cutoff_hour = fields.Float(
+        string="Same-day Cutoff",
+        default=14.0,
+        help="Orders placed after this hour (company calendar's time zone) count from the next working day.",
+    )
     notify_received = fields.Boolean(string="Order received", default=True)
     notify_confirmed = fields.Boolean(string="Order confirmed", default=True)
     notify_packed = fields.Boolean(string="Order packed", default=False)

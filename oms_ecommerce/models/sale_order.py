@@ -1,5 +1,7 @@
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from email.utils import formataddr
+
+import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -38,6 +40,11 @@ class SaleOrder(models.Model):
         copy=False,
         readonly=True,
         help="Internal: the customer only sees that the order is on hold.",
+    )
+    oms_ship_by = fields.Datetime(string="Ship By", copy=False, readonly=True, index=True)
+    oms_delayed = fields.Boolean(string="Late", copy=False, readonly=True, index=True)
+    oms_ship_outcome = fields.Selection(
+        [("on_time", "Shipped on time"), ("late", "Shipped late")], string="Ship-by Outcome", copy=False, readonly=True
     )
     oms_confirm_by = fields.Datetime(string="Confirm By", copy=False, readonly=True)
     oms_confirm_overdue = fields.Boolean(string="Confirmation Overdue", copy=False, readonly=True)
@@ -104,6 +111,7 @@ class SaleOrder(models.Model):
         "oms_channel_id",
         "state",
         "oms_hold",
+        "oms_delayed",
         "oms_delivered_at",
         "picking_ids.state",
         "picking_ids.batch_id",
@@ -129,6 +137,8 @@ class SaleOrder(models.Model):
             return "shipped"
         if self.oms_hold:
             return "on_hold"
+        if self.oms_delayed:
+            return "delayed"
         if self.state != "sale":
             return "received"
         if open_outgoing and all(p._oms_is_packed() for p in open_outgoing):
@@ -219,8 +229,58 @@ class SaleOrder(models.Model):
             )
         return False
 
+    def _oms_compute_ship_by(self):
+        """The ship-by promise: handling hours in working time from the placed time, or from the next
+        working day when the order was placed after the channel's cutoff hour (calendar's time zone)."""
+        for order in self:
+            channel = order.oms_channel_id
+            placed = order.oms_placed_at or fields.Datetime.now()
+            calendar = order.company_id.resource_calendar_id
+            tz = pytz.timezone((calendar.tz if calendar else None) or "UTC")
+            local = pytz.utc.localize(placed).astimezone(tz)
+            start = placed
+            if local.hour + local.minute / 60.0 >= channel.cutoff_hour:
+                next_day = tz.localize(datetime.combine(local.date() + timedelta(days=1), time.min))
+                start = next_day.astimezone(pytz.utc).replace(tzinfo=None)
+            hours = channel.handling_hours
+            ship_by = calendar.plan_hours(hours, start) if calendar and hours else False
+            order.oms_ship_by = ship_by or start + timedelta(hours=hours)
+
+    @api.model
+    def _cron_oms_detect_delays(self, limit=1000):
+        """Mark channel orders past their ship-by promise as delayed (one email, one activity)."""
+        late = self.search(
+            [
+                ("oms_channel_id", "!=", False),
+                ("oms_delayed", "=", False),
+                ("oms_ship_outcome", "=", False),
+                ("oms_ship_by", "<", fields.Datetime.now()),
+                ("state", "in", ("draft", "sent", "sale")),
+                ("oms_step", "not in", ("shipped", "delivered", "cancelled", "returned")),
+            ],
+            limit=limit,
+        )
+        late.oms_delayed = True
+        late._oms_reach_steps()  # "delayed": the customer is told once, if the channel says so
+        for order in late:
+            order.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=fields.Date.context_today(order),
+                summary=_("Late: ship-by %(deadline)s passed", deadline=fields.Datetime.to_string(order.oms_ship_by)),
+                user_id=(order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+            )
+        return len(late)
+
+    def _oms_on_shipped(self):
+        """Keep whether the promise was kept; the delay, if any, ends."""
+        now = fields.Datetime.now()
+        for order in self.filtered(lambda o: o.oms_step == "shipped" and not o.oms_ship_outcome):
+            late = order.oms_delayed or (order.oms_ship_by and now > order.oms_ship_by)
+            order.write({"oms_ship_outcome": "late" if late else "on_time", "oms_delayed": False})
+
     def _oms_after_intake(self):
         """Apply the channel's confirmation policy to orders just received."""
+        self._oms_compute_ship_by()
         self._oms_compute_confirm_by()
         auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
         confirmed = auto._oms_confirm_safely()

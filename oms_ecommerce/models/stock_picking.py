@@ -15,7 +15,9 @@ class StockPicking(models.Model):
 
     def _action_done(self):
         res = super()._action_done()
-        self._oms_orders()._oms_reach_steps()  # shipped, or returned for a return
+        orders = self._oms_orders()
+        orders._oms_reach_steps()  # shipped, or returned for a return
+        orders._oms_on_shipped()
         return res
 
     def write(self, vals):

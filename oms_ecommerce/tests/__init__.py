@@ -6,6 +6,7 @@ from . import (
     test_intake,
     test_notifications,
     test_security,
+    test_sla,
     test_steps,
     test_tours,
 )
