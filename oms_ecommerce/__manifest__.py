@@ -27,6 +27,7 @@
         "views/oms_channel_views.xml",
         "views/oms_intake_views.xml",
         "views/sale_order_views.xml",
+        "views/sale_portal_templates.xml",
         "wizards/oms_channel_secret_views.xml",
         "wizards/oms_intake_import_views.xml",
         "wizards/oms_order_hold_views.xml",

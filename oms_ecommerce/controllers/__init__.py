@@ -1,1 +1,1 @@
-from . import channel_api
+from . import channel_api, portal

@@ -397,6 +397,9 @@ class OmsIntake(models.Model):
             "oms_payment_method": payment.get("method") or False,
             "oms_payment_reference": payment.get("reference") or False,
             "oms_payment_amount": payment.get("amount") or 0.0,
+            # Paid on the channel already: no online signature or payment asked on the portal.
+            "require_signature": False,
+            "require_payment": False,
             "order_line": lines,
         }
         if pricelist is not None:

@@ -5,6 +5,7 @@ from . import (
     test_import,
     test_intake,
     test_notifications,
+    test_portal,
     test_security,
     test_sla,
     test_steps,

@@ -14,3 +14,14 @@ class TestOrderDeskTours(HttpCase, OmsCommon):
         intake = self.env["oms.intake"].browse(body["intake"])
         self.assertEqual(intake.state, "done")
         self.assertEqual(intake.order_id.oms_external_id, "TOUR-1001")
+
+    def test_confirm_order_tour(self):
+        self.company.email = "shop@example.com"
+        [(status, body)] = self.receive(order_payload("TOUR-2001"))
+        self.assertEqual(status, 201)
+        order = self.env["sale.order"].browse(body["id"])
+        self.assertEqual(order.oms_step, "received")
+        self.start_tour("/odoo/action-oms_ecommerce.sale_order_action_oms", "oms_confirm_order_tour", login="oms_user")
+        self.assertEqual(order.state, "sale")
+        confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
+        self.assertEqual(confirmed.notification, "sent")

@@ -37,3 +37,28 @@ registry.category("web_tour.tours").add("oms_intake_retry_tour", {
         },
     ],
 });
+
+// The order desk confirms a received order; the customer's email shows in the chatter.
+registry.category("web_tour.tours").add("oms_confirm_order_tour", {
+    url: "/odoo/action-oms_ecommerce.sale_order_action_oms",
+    steps: () => [
+        {
+            content: "Open the received channel order",
+            trigger: ".o_data_row:contains('TOUR-2001'):contains('Received') td.o_data_cell",
+            run: "click",
+        },
+        {
+            content: "Confirm it",
+            trigger: ".o_form_view .o_form_statusbar button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "The order is confirmed",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Sales Order')",
+        },
+        {
+            content: "and the customer's email is in the chatter",
+            trigger: ".o-mail-Message-body:contains('is confirmed and is being prepared')",
+        },
+    ],
+});
