@@ -63,6 +63,48 @@ class TestStepNotifications(OmsCommon):
         self.env["oms.order.step"]._cron_oms_notify_pending()
         self.assertEqual(len(self._mails(order)), 2)
 
+    def test_one_email_per_customer_facing_step(self):
+        self.channel.notify_packed = True
+        order = self._order("n-8")
+        order.action_confirm()
+        picking = order.picking_ids
+        picking.move_line_ids._put_in_pack()
+        picking.carrier_tracking_ref = "TRK42"
+        self._ship(order)
+        order.action_oms_mark_delivered()
+        cancelled = self._order("n-9")
+        cancelled._action_cancel()
+        expected = {
+            order: [
+                "we received your order",
+                "your order is confirmed",
+                "your order is packed",
+                "your order has shipped",
+                "your order was delivered",
+            ],
+            cancelled: ["we received your order", "your order was cancelled"],
+        }
+        for record, subjects in expected.items():
+            mails = self._mails(record)
+            self.assertEqual(
+                mails.mapped("subject"), [f"Test Shop: {subject} ({record.oms_external_id})" for subject in subjects]
+            )
+            self.assertEqual(mails.recipient_ids, record.partner_id)
+        templates = self._mails(order).mail_message_id.mapped("subtype_id")
+        self.assertEqual(templates, self.step_subtype)
+        # "processing" is not a customer email; every other step was sent once.
+        self.assertEqual(
+            {s.step: s.notification for s in order.oms_step_ids},
+            {
+                "received": "sent",
+                "confirmed": "sent",
+                "processing": "off",
+                "packed": "sent",
+                "shipped": "sent",
+                "delivered": "sent",
+            },
+        )
+
     def test_switched_off_step(self):
         self.channel.notify_received = False
         order = self._order("n-3")
