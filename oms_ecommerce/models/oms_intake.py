@@ -9,6 +9,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 
+from .sale_order import BACKGROUND_NOTIFY_THRESHOLD
+
 _logger = logging.getLogger(__name__)
 
 ERROR_CODES = [
@@ -278,6 +280,8 @@ class OmsIntake(models.Model):
         :return: {intake id: (order id, order name)} for duplicates whose order was committed by a
             concurrent transaction, which this transaction cannot read
         """
+        if len(self) > BACKGROUND_NOTIFY_THRESHOLD and not self.env.context.get("oms_notify_in_background"):
+            return self.with_context(oms_notify_in_background=True)._process()
         SaleOrder = self.env["sale.order"]
         concurrent = {}
         created = SaleOrder

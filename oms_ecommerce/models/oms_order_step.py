@@ -46,31 +46,63 @@ class OmsOrderStep(models.Model):
     # ------------------------------------------------------------------
     # One email per customer-facing step (see data/oms_automation.xml)
     # ------------------------------------------------------------------
-    def _oms_notify(self):
-        """Email the customer about each step of ``self`` not notified yet, at most once."""
-        for step in self.filtered(lambda s: s.notification in ("pending", "waiting")):
-            step._oms_notify_one()
+    def _oms_notify_soon(self):
+        """What the step automation does: email now, or, inside a bulk operation (context key
+        ``oms_notify_in_background``), let the step-email cron compose the emails right after the
+        transaction, so that confirming hundreds of orders does not wait for their emails."""
+        if not self.env.context.get("oms_notify_in_background"):
+            return self._oms_notify()
+        if not self.env.cr.cache.get("oms_notify_cron_triggered"):
+            self.env.cr.cache["oms_notify_cron_triggered"] = True
+            cron = self.env.ref("oms_ecommerce.ir_cron_oms_notify_pending", raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger()
         return True
 
-    def _oms_notify_one(self):
-        self.ensure_one()
-        order = self.order_id
-        channel = order.oms_channel_id
-        template = self.env.ref(f"oms_ecommerce.mail_template_oms_{self.step}", raise_if_not_found=False)
-        if not template or self.step not in NOTIFIED_STEPS or not channel[f"notify_{self.step}"]:
-            self.write({"notification": "off", "notification_note": _("Not notified on this channel.")})
-            return
-        if self.step == "shipped" and order._oms_waits_for_tracking():
-            self.notification = "waiting"
-            return
-        recipient = order.oms_notify_partner_id
-        if not recipient:
-            self.write({"notification": "off", "notification_note": _("The customer has no email address.")})
-            return
-        message = order.with_context(mail_notify_force_send=False).message_post_with_source(
-            template, subtype_xmlid="oms_ecommerce.mt_oms_step"
-        )
-        self.write({"notification": "sent", "mail_message_id": message[:1].id, "notification_note": False})
+    def _oms_notify(self):
+        """Email the customer about each step of ``self`` not notified yet, at most once.
+
+        Rendered per template for the whole recordset (each customer in their language), then
+        posted on each order's thread: the email is queued, in the chatter, and on the portal.
+        """
+        to_send = self.browse()
+        for step in self.filtered(lambda s: s.notification in ("pending", "waiting")):
+            channel = step.order_id.oms_channel_id
+            if step.step not in NOTIFIED_STEPS or not channel[f"notify_{step.step}"]:
+                step.write({"notification": "off", "notification_note": _("Not notified on this channel.")})
+            elif step.step == "shipped" and step.order_id._oms_waits_for_tracking():
+                step.notification = "waiting"
+            elif not step.order_id.oms_notify_partner_id:
+                step.write({"notification": "off", "notification_note": _("No customer email to notify.")})
+            else:
+                to_send |= step
+        for step_name in set(to_send.mapped("step")):
+            steps = to_send.filtered(lambda s, name=step_name: s.step == name)
+            template = self.env.ref(f"oms_ecommerce.mail_template_oms_{step_name}", raise_if_not_found=False)
+            if not template:
+                steps.write({"notification": "off", "notification_note": _("The email template was deleted.")})
+                continue
+            steps._oms_post(template)
+        return True
+
+    def _oms_post(self, template):
+        orders = self.order_id
+        render = {
+            field: template._render_field(field, orders.ids, compute_lang=True, options={"post_process": True})
+            for field in ("subject", "body_html", "email_from")
+        }
+        for step in self:
+            order = step.order_id
+            message = order.with_context(mail_notify_force_send=False).message_post(
+                body=render["body_html"][order.id],
+                subject=render["subject"][order.id],
+                email_from=render["email_from"][order.id] or None,
+                partner_ids=order.oms_notify_partner_id.ids,
+                subtype_xmlid="oms_ecommerce.mt_oms_step",
+                message_type="notification",
+                email_layout_xmlid="mail.mail_notification_light",
+            )
+            step.write({"notification": "sent", "mail_message_id": message.id, "notification_note": False})
 
     @api.model
     def _cron_oms_notify_pending(self, limit=1000):

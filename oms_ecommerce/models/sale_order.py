@@ -8,6 +8,9 @@ from odoo.exceptions import UserError
 
 from .oms_order_step import STEPS
 
+# Above this many orders, a bulk action leaves the composing of the customer emails to the cron.
+BACKGROUND_NOTIFY_THRESHOLD = 20
+
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
@@ -315,6 +318,8 @@ class SaleOrder(models.Model):
     def action_oms_confirm(self):
         """Bulk confirmation from the order desk: received channel orders that are not on hold."""
         todo = self.filtered(lambda o: o.oms_channel_id and o.state in ("draft", "sent") and not o.oms_hold)
+        if len(todo) > BACKGROUND_NOTIFY_THRESHOLD:
+            todo = todo.with_context(oms_notify_in_background=True)
         confirmed = todo._oms_confirm_safely()
         skipped = len(self) - len(confirmed)
         return {

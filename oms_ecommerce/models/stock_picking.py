@@ -24,6 +24,10 @@ class StockPicking(models.Model):
         res = super().write(vals)
         if "batch_id" in vals:
             self._oms_orders()._oms_reach_steps()
+        if vals.get("carrier_tracking_ref"):
+            # The "shipped" email waits for the tracking number: it is known now.
+            waiting = self._oms_orders().oms_step_ids.filtered(lambda s: s.notification == "waiting")
+            waiting._oms_notify()
         return res
 
 

@@ -105,6 +105,24 @@ class TestStepNotifications(OmsCommon):
             },
         )
 
+    def test_bulk_leaves_the_emails_to_the_cron(self):
+        """Confirming many orders does not wait for their emails: the cron composes them right after."""
+        self.channel.notify_received = False
+        orders = self.env["sale.order"]
+        for index in range(25):
+            orders |= self._order(f"bulk-{index}")
+        cron = self.env.ref("oms_ecommerce.ir_cron_oms_notify_pending")
+        triggers_before = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        orders.action_oms_confirm()
+        self.assertEqual(set(orders.mapped("state")), {"sale"})
+        self.assertFalse(self._mails(orders[0]), "not composed inside the bulk request")
+        self.assertGreater(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers_before)
+        self.env["oms.order.step"]._cron_oms_notify_pending()
+        for order in orders:
+            self.assertEqual(
+                self._mails(order).mapped("subject"), [f"Test Shop: your order is confirmed ({order.oms_external_id})"]
+            )
+
     def test_switched_off_step(self):
         self.channel.notify_received = False
         order = self._order("n-3")
