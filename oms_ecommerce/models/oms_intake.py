@@ -310,7 +310,10 @@ class OmsIntake(models.Model):
             try:
                 with self.env.cr.savepoint():
                     vals = intake._prepare_order_values(data)
-                    order = SaleOrder.with_context(mail_create_nosubscribe=True).create(vals)
+                    # No "you were assigned" email to the channel responsible for every order that comes in.
+                    order = SaleOrder.with_context(
+                        mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
+                    ).create(vals)
             except IntakeMappingError as exc:
                 intake._set_error(exc.code, exc.message)
                 continue

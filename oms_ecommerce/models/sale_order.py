@@ -287,7 +287,8 @@ class SaleOrder(models.Model):
         self._oms_compute_confirm_by()
         auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
         confirmed = auto._oms_confirm_safely()
-        for order in self - confirmed:
+        # The responsible sees the reminders in their activities; one email per order received would be noise.
+        for order in (self - confirmed).with_context(mail_activity_quick_update=True):
             order.activity_schedule(
                 "oms_ecommerce.mail_activity_type_oms_confirm",
                 date_deadline=fields.Date.to_date(order.oms_confirm_by),
