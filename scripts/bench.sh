@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Intake benchmark: plain sale.order.create() against the channel API, order by order and in batch.
-# Builds a throwaway database (OMS_BENCH_DB, default oms_bench), runs N orders per path (N, default 200),
-# drops the database (unless OMS_BENCH_KEEP=1) and prints "ratio b/a=… c/a=…" last.
-# Usage: scripts/bench.sh [bench/intake.py options, e.g. -n 50 --profile]
+# Benchmarks, each on a throwaway database of its own, each printing its figures and its ratio last:
+#  bench/intake.py   plain sale.order.create() + confirm against the channel API, order by order and in batch
+#  bench/confirm.py  the order desk's bulk confirmation against plain action_confirm
+# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_odoo_src
 "$ROOT_DIR/scripts/setup.sh"
 
-exec "$VENV/bin/python" "$ROOT_DIR/bench/intake.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" "$@"
+which=${1:-all}
+status=0
+if [ "$which" = all ] || [ "$which" = intake ]; then
+    log "bench/intake.py"
+    "$VENV/bin/python" "$ROOT_DIR/bench/intake.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+fi
+if [ "$which" = all ] || [ "$which" = confirm ]; then
+    log "bench/confirm.py"
+    "$VENV/bin/python" "$ROOT_DIR/bench/confirm.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+fi
+exit $status
