@@ -213,13 +213,21 @@ def run(opts):
         )
     else:
         oms_seconds = timed("(b) OMS bulk confirm (steps, reminders, queued emails)", oms_confirm)
+    # The customer emails of a bulk confirmation are composed by the step-email cron right after.
     with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        started = time.perf_counter()
+        env["oms.order.step"]._cron_oms_notify_pending()
+        cr.commit()
         cr.execute(
             "SELECT count(*) FROM mail_mail mm JOIN mail_message m ON m.id = mm.mail_message_id"
             " WHERE m.model = 'sale.order' AND mm.state = 'outgoing' AND m.subject ILIKE %s",
             ["%confirmed%"],
         )
-        print(f"emails queued for the mail cron (not sent in the request): {cr.fetchone()[0]}")
+        print(
+            f"then the step-email cron composed {cr.fetchone()[0]} 'confirmed' emails into the mail queue in "
+            f"{time.perf_counter() - started:.2f} s (outside the user's request; not in the ratio)"
+        )
     print(f"ratio b/a={oms_seconds / plain_seconds:.2f} (goal <= 1.3)")
 
 

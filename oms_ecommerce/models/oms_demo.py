@@ -159,9 +159,50 @@ class OmsDemo(models.AbstractModel):
         bad4["lines"][0]["sku"] = "MUG-OLD"
         Intake._receive(ref("oms_ecommerce.channel_shop_us"), [bad, bad2], source="demo")
         Intake._receive(ref("oms_ecommerce.channel_marketplace"), [bad3, bad4], source="demo")
-        # The merchant already confirmed the older half of the paid orders.
+        # The merchant already confirmed the older half of the paid orders...
         orders = self.env["sale.order"].search(
             [("oms_channel_id", "!=", False), ("state", "=", "draft"), ("oms_payment_status", "=", "paid")],
             order="oms_placed_at",
         )
-        orders[: len(orders) // 2].action_confirm()
+        confirmed = orders[: len(orders) // 2]
+        confirmed.action_confirm()
+        self._advance(confirmed, orders[len(orders) // 2 :])
+
+    @api.model
+    def _advance(self, confirmed, received):
+        """Move some demo orders further, so that the order desk shows every step."""
+        confirmed = confirmed.sorted("oms_placed_at")
+        to_ship, to_pack, to_delay = confirmed[:6], confirmed[6:9], confirmed[9:10]
+        for order in to_pack | to_ship:
+            order.picking_ids.move_line_ids._put_in_pack()
+        for index, order in enumerate(to_ship):
+            picking = order.picking_ids
+            picking.carrier_tracking_ref = f"1Z{order.id:04d}{index:02d}DEMO"
+            for move in picking.move_ids:
+                move.quantity = move.product_uom_qty
+            picking.move_ids.picked = True
+            picking.with_context(skip_sms=True).button_validate()
+        to_ship[:2].action_oms_mark_delivered()
+        returned = to_ship[2:3]
+        if returned:
+            wizard = (
+                self.env["stock.return.picking"]
+                .with_context(
+                    active_ids=returned.picking_ids.ids, active_id=returned.picking_ids.id, active_model="stock.picking"
+                )
+                .create({})
+            )
+            for line in wizard.product_return_moves:
+                line.quantity = line.move_id.quantity
+            return_picking = self.env["stock.picking"].browse(wizard.action_create_returns()["res_id"])
+            for move in return_picking.move_ids:
+                move.quantity = move.product_uom_qty
+            return_picking.move_ids.picked = True
+            return_picking.button_validate()
+        if to_delay:
+            to_delay.oms_ship_by = fields.Datetime.now() - timedelta(hours=2)
+            self.env["sale.order"]._cron_oms_detect_delays()
+        if len(received) > 2:
+            received[:1]._oms_hold("Address incomplete: call the customer to check the flat number.")
+            received[1:2]._action_cancel()
+        self.env["oms.order.step"]._cron_oms_notify_pending()  # the customer emails, as the cron would

@@ -9,8 +9,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 
-from .sale_order import BACKGROUND_NOTIFY_THRESHOLD
-
 _logger = logging.getLogger(__name__)
 
 ERROR_CODES = [
@@ -280,7 +278,9 @@ class OmsIntake(models.Model):
         :return: {intake id: (order id, order name)} for duplicates whose order was committed by a
             concurrent transaction, which this transaction cannot read
         """
-        if len(self) > BACKGROUND_NOTIFY_THRESHOLD and not self.env.context.get("oms_notify_in_background"):
+        if not self.env.context.get("oms_notify_in_background"):
+            # A channel waits for the answer: the "received" email is composed by the step-email cron
+            # right after, not inside the request.
             return self.with_context(oms_notify_in_background=True)._process()
         SaleOrder = self.env["sale.order"]
         concurrent = {}
