@@ -135,7 +135,7 @@ class OmsDemo(models.AbstractModel):
             payloads = []
             for i in range(13):
                 number += 1
-                placed_at = now - timedelta(hours=rnd.randint(1, 96), minutes=rnd.randint(0, 59))
+                placed_at = now - timedelta(hours=rnd.randint(0, 20), minutes=rnd.randint(0, 59))
                 status = "cod" if i % 6 == 5 else "paid"
                 payloads.append(
                     self._payload(
