@@ -33,12 +33,7 @@ class TestStepNotifications(OmsCommon):
         return self.env["mail.mail"].search([("model", "=", "sale.order"), ("res_id", "=", order.id)], order="id")
 
     def _ship(self, order):
-        picking = order.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.move_ids.picked = True
-        picking.button_validate()
-        return picking
+        return self.ship(order.picking_ids)
 
     def test_received_email(self):
         self.channel.user_id = self.oms_manager  # the responsible is not emailed for each order received

@@ -36,11 +36,7 @@ class TestShipBy(OmsCommon):
         return self.env["sale.order"].browse(body["id"])
 
     def _ship(self, order):
-        picking = order.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.move_ids.picked = True
-        picking.button_validate()
+        self.ship(order.picking_ids)
 
     def test_ship_by_across_weekend_and_cutoff(self):
         cases = [

@@ -26,10 +26,7 @@ class TestSteps(OmsCommon):
         return order.oms_step_ids.sorted(lambda s: (s.at, s.id)).mapped("step")
 
     def _ship(self, picking):
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.move_ids.picked = True
-        picking.button_validate()
+        self.ship(picking)
 
     def test_life_of_an_order(self):
         order = self._order()
