@@ -19,6 +19,13 @@ def _json(body, status=200):
     return request.make_json_response(body, status=status)
 
 
+def _api_route(path, method="POST"):
+    """A channel API route: no session, no CSRF token (requests are signed); writes unless GET."""
+    return http.route(
+        path, type="http", auth="none", methods=[method], csrf=False, save_session=False, readonly=method == "GET"
+    )
+
+
 class OmsChannelApi(http.Controller):
     # ------------------------------------------------------------------
     # Plumbing shared by every endpoint
@@ -33,6 +40,20 @@ class OmsChannelApi(http.Controller):
             return raw_uri.encode("latin-1", errors="replace")
         query = httprequest.query_string.decode("latin-1")
         return (httprequest.path + (f"?{query}" if query else "")).encode()
+
+    def _authorize(self, code, read_body=True):
+        """Check a request in the order API.md answers: unknown channel 404, body over 1 MiB 413,
+        signature 401. Returns (channel, env of the integration user, body, None), or
+        (None, None, None, error response)."""
+        body = b""
+        if read_body:
+            if not request.env(su=True)["oms.channel"].search_count([("code", "=", code), ("active", "=", True)]):
+                return None, None, None, _json({"status": "not_found"}, 404)
+            body, error = self._read_body()
+            if error:
+                return None, None, None, error
+        channel, env, error = self._authenticate(code, body)
+        return channel, env, body, error
 
     def _authenticate(self, code, body=b""):
         """(channel, env of the integration user, None) or (None, None, error response)."""
@@ -105,52 +126,29 @@ class OmsChannelApi(http.Controller):
     # ------------------------------------------------------------------
     # Endpoints
     # ------------------------------------------------------------------
-    @http.route(API_ROUTE, type="http", auth="none", methods=["POST"], csrf=False, save_session=False, readonly=False)
+    @_api_route(API_ROUTE)
     def post_order(self, code, **kwargs):
         return self._guard(self._post_orders, code, False)
 
-    @http.route(
-        f"{API_ROUTE}/batch", type="http", auth="none", methods=["POST"], csrf=False, save_session=False, readonly=False
-    )
+    @_api_route(f"{API_ROUTE}/batch")
     def post_orders_batch(self, code, **kwargs):
         return self._guard(self._post_orders, code, True)
 
-    @http.route(f"{API_ROUTE}/<string:external_id>", type="http", auth="none", methods=["GET"], save_session=False)
+    @_api_route(f"{API_ROUTE}/<string:external_id>", "GET")
     def get_order(self, code, external_id, **kwargs):
         return self._guard(self._get_order, code, external_id)
 
-    @http.route(
-        f"{API_ROUTE}/<string:external_id>/cancel",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @_api_route(f"{API_ROUTE}/<string:external_id>/cancel")
     def cancel_order(self, code, external_id, **kwargs):
         return self._guard(self._cancel_order, code, external_id)
 
-    @http.route(
-        f"{API_ROUTE}/<string:external_id>/delivered",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @_api_route(f"{API_ROUTE}/<string:external_id>/delivered")
     def deliver_order(self, code, external_id, **kwargs):
         return self._guard(self._deliver_order, code, external_id)
 
     # ------------------------------------------------------------------
     def _post_orders(self, code, batch):
-        if not request.env["oms.channel"].sudo().search_count([("code", "=", code), ("active", "=", True)]):
-            return _json({"status": "not_found"}, 404)
-        body, error = self._read_body()
-        if error:
-            return error
-        channel, env, error = self._authenticate(code, body)
+        channel, env, body, error = self._authorize(code)
         if error:
             return error
         Intake = env["oms.intake"]
@@ -198,7 +196,7 @@ class OmsChannelApi(http.Controller):
         return order, intake
 
     def _get_order(self, code, external_id):
-        channel, env, error = self._authenticate(code)
+        channel, env, _body, error = self._authorize(code, read_body=False)
         if error:
             return error
         order, intake = self._find(env, channel, external_id)
@@ -224,10 +222,7 @@ class OmsChannelApi(http.Controller):
         return _json({"status": "not_found"}, 404)
 
     def _cancel_order(self, code, external_id):
-        body, error = self._read_body()
-        if error:
-            return error
-        channel, env, error = self._authenticate(code, body)
+        channel, env, _body, error = self._authorize(code)
         if error:
             return error
         order, intake = self._find(env, channel, external_id)
@@ -241,7 +236,10 @@ class OmsChannelApi(http.Controller):
                         "status": "conflict",
                         "order": order.name,
                         "id": order.id,
-                        "error": {"code": "already_shipped", "message": exc.args[0]},
+                        "error": {
+                            "code": "already_shipped" if order._oms_is_shipped() else "cannot_cancel",
+                            "message": exc.args[0],
+                        },
                     },
                     409,
                 )
@@ -261,10 +259,7 @@ class OmsChannelApi(http.Controller):
         return _json({"status": "not_found"}, 404)
 
     def _deliver_order(self, code, external_id):
-        body, error = self._read_body()
-        if error:
-            return error
-        channel, env, error = self._authenticate(code, body)
+        channel, env, body, error = self._authorize(code)
         if error:
             return error
         at = None

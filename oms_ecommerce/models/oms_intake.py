@@ -326,9 +326,33 @@ class OmsIntake(models.Model):
             except (UserError, ValidationError) as exc:
                 intake._set_error("mapping_error", _("Odoo refused the order: %(error)s", error=exc.args[0]))
                 continue
+            except CONCURRENCY_ERRORS:
+                raise  # Odoo retries the whole request
+            except Exception as exc:  # a bug must not lose the order: keep it in error, with the reason
+                _logger.exception("OMS intake %s: unexpected error while creating the order", intake.id)
+                intake._set_error(
+                    "mapping_error",
+                    _(
+                        "Unexpected error while creating the order (%(error)s). The payload is kept: "
+                        "retry once the cause is fixed, or report this message to your Odoo partner.",
+                        error=repr(exc),
+                    ),
+                )
+                continue
             intake._set_done(order, data)
             created |= order
-        created.filtered(lambda o: o.state == "draft")._oms_after_intake()
+        created = created.filtered(lambda o: o.state == "draft")
+        try:
+            with self.env.cr.savepoint():
+                created._oms_after_intake()
+        except CONCURRENCY_ERRORS:
+            raise
+        except Exception:  # the orders exist: a failing policy must not take them (and their payloads) away
+            _logger.exception("OMS intake: confirmation policy failed for orders %s", created.ids)
+            for order in created:
+                order._message_log(
+                    body=_("The channel's confirmation policy could not be applied: confirm this order by hand.")
+                )
         return concurrent
 
     def _prepare_order_values(self, data):

@@ -1,5 +1,6 @@
 import json
 from datetime import datetime
+from unittest.mock import patch
 
 import psycopg2.errors
 
@@ -225,6 +226,27 @@ class TestIntake(OmsCommon):
         intake.action_retry()
         self.assertEqual(intake.order_id.state, "cancel")
         self.assertEqual(intake.order_id.oms_step, "cancelled")
+
+    @mute_logger("odoo.addons.oms_ecommerce.models.oms_intake")
+    def test_unexpected_failure_keeps_the_payload(self):
+        """A bug in mapping or in the confirmation policy never loses the order nor shows a traceback."""
+        Intake = type(self.Intake)
+        with patch.object(Intake, "_prepare_order_values", side_effect=RuntimeError("mapping bug")):
+            [(status, body)] = self.receive(order_payload("boom-1"))
+        self.assertEqual(status, 422)
+        self.assertEqual(body["error"]["code"], "mapping_error")
+        self.assertIn("mapping bug", body["error"]["message"])
+        intake = self.Intake.browse(body["intake"])
+        self.assertRecordValues(intake, [{"state": "error", "order_id": False}])
+        self.assertEqual(json.loads(intake.payload)["external_id"], "boom-1")
+        intake.action_retry()  # fixed: the same payload creates the order
+        self.assertEqual(intake.state, "done")
+        SaleOrder = type(self.env["sale.order"])
+        with patch.object(SaleOrder, "_oms_after_intake", side_effect=RuntimeError("policy bug")):
+            [(status, body)] = self.receive(order_payload("boom-2"))
+        self.assertEqual(status, 201, "the order exists even if its confirmation policy failed")
+        order = self.env["sale.order"].browse(body["id"])
+        self.assertIn("confirm this order by hand", " ".join(order.message_ids.mapped("body")))
 
     def test_batch_of_orders_in_bounded_queries(self):
         """Intake costs a bounded number of queries per order, whatever the batch size."""
