@@ -8,6 +8,7 @@ registry.category("web_tour.tours").add("oms_portal_timeline_tour", {
             content: "The order list shows each order's step",
             trigger: "tr:contains('Confirmed') a:contains('S')",
             run: "click",
+            expectUnloadPage: true,
         },
         {
             content: "The order page shows the timeline of the steps",
