@@ -1,10 +1,15 @@
 from . import (
+    delivery_carrier,
     oms_channel,
     oms_channel_carrier,
     oms_demo,
     oms_intake,
     oms_order_step,
+    oms_print_log,
+    res_company,
     res_partner,
     sale_order,
+    stock_package,
     stock_picking,
+    stock_picking_batch,
 )

@@ -119,6 +119,28 @@ class OmsChannel(models.Model):
         default=14.0,
         help="Orders placed after this hour (company calendar's time zone) count from the next working day.",
     )
+    weight_tolerance_percent = fields.Float(
+        string="Weight Tolerance (%)",
+        compute="_compute_packing_settings",
+        store=True,
+        readonly=False,
+        help="A package may weigh this much more or less than its products and box, in percent of the expected "
+        "weight. The larger of the percent and the absolute tolerance applies.",
+    )
+    weight_tolerance_abs = fields.Float(
+        string="Weight Tolerance (absolute)",
+        digits="Stock Weight",
+        compute="_compute_packing_settings",
+        store=True,
+        readonly=False,
+        help="A package may weigh this much more or less than expected, in the database's weight unit.",
+    )
+    return_instructions = fields.Text(
+        compute="_compute_packing_settings",
+        store=True,
+        readonly=False,
+        help="Printed on the packing slip of this channel's orders.",
+    )
     notify_received = fields.Boolean(string="Order received", default=True)
     notify_confirmed = fields.Boolean(string="Order confirmed", default=True)
     notify_packed = fields.Boolean(string="Order packed", default=False)
@@ -147,6 +169,14 @@ class OmsChannel(models.Model):
                 or channel.company_id.currency_id
                 or self.env.company.currency_id
             )
+
+    @api.depends("company_id")
+    def _compute_packing_settings(self):
+        for channel in self:
+            company = channel.company_id or self.env.company
+            channel.weight_tolerance_percent = company.oms_weight_tolerance_percent
+            channel.weight_tolerance_abs = company.oms_weight_tolerance_abs
+            channel.return_instructions = company.oms_return_instructions
 
     def _compute_counts(self):
         orders = dict(

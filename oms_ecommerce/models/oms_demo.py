@@ -165,21 +165,54 @@ class OmsDemo(models.AbstractModel):
             order="oms_placed_at",
         )
         confirmed = orders[: len(orders) // 2]
+        # ... and two cash-on-delivery orders, whose labels carry the amount to collect.
+        cod = self.env["sale.order"].search(
+            [("oms_channel_id", "!=", False), ("state", "=", "draft"), ("oms_payment_status", "=", "cod")],
+            order="oms_placed_at",
+            limit=2,
+        )
+        confirmed |= cod
         confirmed.action_confirm()
         self._advance(confirmed, orders[len(orders) // 2 :])
+
+    @api.model
+    def _pack(self, picking, rnd, index, tracked):
+        """Pack a demo delivery as a packer would: weighed within the tolerance, big orders in two boxes."""
+        ref = self.env.ref
+        lines = [(ml, ml.quantity) for ml in picking.move_line_ids if ml.quantity]
+        groups = [lines[: len(lines) // 2], lines[len(lines) // 2 :]] if len(lines) > 2 else [lines]
+        parcels = []
+        for number, group in enumerate(groups, start=1):
+            box = ref("oms_ecommerce.package_type_box_m" if len(group) > 1 else "oms_ecommerce.package_type_box_s")
+            expected = picking._oms_check_parcel(group, box, 0.0)["expected"]
+            parcels.append(
+                {
+                    "lines": group,
+                    "package_type": box,
+                    "weight": round(expected * rnd.uniform(0.97, 1.03), 2),
+                    "tracking_ref": f"1Z{picking.id:05d}{index:02d}{number}DEMO" if tracked else False,
+                }
+            )
+        picking._oms_pack(parcels)
 
     @api.model
     def _advance(self, confirmed, received):
         """Move some demo orders further, so that the order desk shows every step."""
         confirmed = confirmed.sorted("oms_placed_at")
         to_ship, to_pack, to_delay = confirmed[:6], confirmed[6:9], confirmed[9:10]
-        for order in to_pack | to_ship:
-            order.picking_ids.move_line_ids._put_in_pack()
-        for index, order in enumerate(to_ship):
-            picking = order.picking_ids
-            picking.carrier_tracking_ref = f"1Z{order.id:04d}{index:02d}DEMO"
+        cod = confirmed.filtered(lambda o: o.oms_payment_status == "cod")
+        to_ship |= cod[:1]
+        to_pack |= cod[1:]
+        rnd = random.Random(7)
+        for index, order in enumerate(to_ship | to_pack):
+            picking = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state == "assigned")
+            if picking:
+                self._pack(picking[0], rnd, index, tracked=order in to_ship)
+        for order in to_ship:
+            picking = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
             for move in picking.move_ids:
-                move.quantity = move.product_uom_qty
+                if move.quantity != move.product_uom_qty:
+                    move.quantity = move.product_uom_qty
             picking.move_ids.picked = True
             picking.with_context(skip_sms=True).button_validate()
         to_ship[:2].action_oms_mark_delivered()

@@ -423,6 +423,7 @@ class OmsIntake(models.Model):
             "oms_intake_id": self.id,
             "oms_placed_at": placed_at,
             "oms_customer_note": data.get("note") or False,
+            "oms_shipping_method": (data.get("shipping") or {}).get("method") or False,
             "oms_gift_message": data.get("gift_message") or False,
             "oms_payment_status": payment.get("status") or False,
             "oms_payment_method": payment.get("method") or False,

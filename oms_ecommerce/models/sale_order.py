@@ -54,6 +54,9 @@ class SaleOrder(models.Model):
     oms_delivered_at = fields.Datetime(string="Delivered At", copy=False, readonly=True, tracking=True)
     oms_customer_note = fields.Text(string="Customer Note", copy=False)
     oms_gift_message = fields.Text(string="Gift Message", copy=False)
+    oms_shipping_method = fields.Char(
+        string="Shipping Service", copy=False, help="The shipping method the customer chose on the channel."
+    )
     oms_payment_status = fields.Selection(
         [("paid", "Paid"), ("pending", "Pending"), ("cod", "Cash on Delivery")],
         string="Channel Payment",
@@ -429,16 +432,17 @@ class SaleOrder(models.Model):
         return True
 
     def _oms_tracking(self):
-        """[{carrier, number, url}] of the order's shipped deliveries."""
+        """[{carrier, number, url}] of the order's shipments: one entry per parcel number."""
         self.ensure_one()
         result = []
         for picking in self.picking_ids.filtered(
             lambda p: p.picking_type_code == "outgoing" and p.carrier_tracking_ref
         ):
             carrier = picking.carrier_id
-            url = carrier.get_tracking_link(picking) if carrier else False
             for number in picking.carrier_tracking_ref.split(","):
-                result.append({"carrier": carrier.name or "", "number": number.strip(), "url": url or None})
+                number = number.strip()
+                url = carrier._oms_tracking_url(number, picking) if carrier and number else False
+                result.append({"carrier": carrier.name or "", "number": number, "url": url or None})
         return result
 
     def _oms_api_status(self):

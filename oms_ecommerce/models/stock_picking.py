@@ -1,8 +1,59 @@
-from odoo import models
+import base64
+import io
+import json
+from collections import defaultdict
+
+import qrcode
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_compare, float_is_zero, float_round
+
+PRINTED_FIELD = {
+    "label_pdf": "oms_label_printed_at",
+    "label_zpl": "oms_label_printed_at",
+    "packing_slip": "oms_slip_printed_at",
+}
+
+
+def qr_data_uri(value, box_size=4):
+    """A PNG QR code (the ``qrcode`` library) as a data URI for reports."""
+    image = qrcode.make(value, box_size=box_size, border=1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
+
+    oms_channel_id = fields.Many2one(related="sale_id.oms_channel_id", string="Channel")
+    oms_package_ids = fields.One2many("stock.package", "oms_picking_id", string="Parcels", readonly=True)
+    oms_parcel_count = fields.Integer(string="Parcel Count", compute="_compute_oms_parcel_count")
+    oms_label_printed_at = fields.Datetime(string="Label Printed", readonly=True, copy=False)
+    oms_slip_printed_at = fields.Datetime(string="Slip Printed", readonly=True, copy=False)
+    oms_print_log_ids = fields.Many2many(
+        "oms.print.log", "oms_print_log_picking_rel", "picking_id", "log_id", string="Prints", readonly=True, copy=False
+    )
+
+    @api.depends("oms_package_ids", "move_line_ids.result_package_id")
+    def _compute_oms_parcel_count(self):
+        for picking in self:
+            picking.oms_parcel_count = len(picking._oms_parcels())
+
+    @api.depends("carrier_id", "carrier_tracking_ref", "oms_package_ids.oms_tracking_ref")
+    def _compute_carrier_tracking_url(self):
+        """Several parcels with their own numbers: Odoo's multi-tracking form ([[number, url], …])."""
+        super()._compute_carrier_tracking_url()
+        for picking in self:
+            tracked = picking.oms_package_ids.filtered("oms_tracking_ref").sorted("id")
+            if len(tracked) > 1 and picking.carrier_id:
+                links = [[p.oms_tracking_ref, p.oms_tracking_url] for p in tracked if p.oms_tracking_url]
+                if links:
+                    picking.carrier_tracking_url = json.dumps(links)
+
+    # ------------------------------------------------------------------ steps
 
     def _oms_is_packed(self):
         """Every product line of this delivery is in a package."""
@@ -30,6 +81,367 @@ class StockPicking(models.Model):
             waiting._oms_notify()
         return res
 
+    # ---------------------------------------------------------------- packing
+
+    def action_oms_pack(self):
+        """Open the packing screen for this delivery (the first one still to pack of a selection)."""
+        to_pack = self.filtered(lambda p: p.state not in ("done", "cancel") and not p._oms_is_packed())
+        if not to_pack:
+            raise UserError(_("Nothing to pack: these deliveries are packed, done or cancelled."))
+        return self.env["oms.pack"]._action_open(to_pack)
+
+    def _oms_parcels(self):
+        """The delivery's packages, whether packed on the packing screen or with Odoo's Put in Pack."""
+        self.ensure_one()
+        return (self.oms_package_ids | self.move_line_ids.result_package_id).sorted("id")
+
+    def _oms_weight_tolerance(self):
+        self.ensure_one()
+        channel = self.sale_id.oms_channel_id
+        if channel:
+            return channel.weight_tolerance_percent, channel.weight_tolerance_abs
+        return self.company_id.oms_weight_tolerance_percent, self.company_id.oms_weight_tolerance_abs
+
+    def _oms_check_parcel(self, lines, package_type, weight):
+        """Compare a parcel's measured weight with its expected weight.
+
+        :param lines: [(stock.move.line, quantity)] going into the parcel
+        :return: dict(expected, allowed, deviation, missing (products without weight), ok)
+        """
+        self.ensure_one()
+        expected = package_type.base_weight or 0.0
+        missing = self.env["product.product"]
+        for move_line, quantity in lines:
+            product = move_line.product_id
+            if float_is_zero(product.weight, precision_digits=6):
+                missing |= product
+                continue
+            expected += move_line.product_uom_id._compute_quantity(quantity, product.uom_id) * product.weight
+        percent, absolute = self._oms_weight_tolerance()
+        allowed = max(expected * (percent or 0.0) / 100.0, absolute or 0.0)
+        precision = self.env["decimal.precision"].precision_get("Stock Weight")
+        deviation = float_round(weight - expected, precision_digits=precision)
+        ok = not missing and float_compare(abs(deviation), allowed, precision_digits=precision) <= 0
+        return {"expected": expected, "allowed": allowed, "deviation": deviation, "missing": missing, "ok": ok}
+
+    def _oms_parcel_problem(self, index, count, weight, check):
+        """The sentence that explains why a parcel needs a manager's override."""
+        uom = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
+        if check["missing"]:
+            return _(
+                "Parcel %(n)s of %(m)s of %(picking)s: no weight on %(products)s, so its expected weight is "
+                "unknown. Set the product weight (Inventory tab of the product) or ask a manager to override.",
+                n=index,
+                m=count,
+                picking=self.name,
+                products=", ".join(check["missing"].mapped("display_name")),
+            )
+        percent = 100.0 * check["deviation"] / check["expected"] if check["expected"] else 0.0
+        return _(
+            "Parcel %(n)s of %(m)s of %(picking)s weighs %(weight).2f %(uom)s, expected %(expected).2f %(uom)s "
+            "± %(allowed).2f %(uom)s (%(percent)+.0f%%): check its contents and weigh it again, or ask a manager "
+            "to override with a reason.",
+            n=index,
+            m=count,
+            picking=self.name,
+            weight=weight,
+            expected=check["expected"],
+            allowed=check["allowed"],
+            percent=percent,
+            uom=uom,
+        )
+
+    def _oms_validate_parcels(self, parcels):
+        """Refuse what cannot be packed, with what is wrong and how to fix it."""
+        self.ensure_one()
+        if self.state in ("done", "cancel"):
+            raise UserError(
+                _("%(picking)s is %(state)s: it cannot be packed any more.", picking=self.name, state=self.state)
+            )
+        if not parcels:
+            raise UserError(_("Add at least one parcel to pack %(picking)s.", picking=self.name))
+        taken = defaultdict(float)
+        numbers = []
+        for index, parcel in enumerate(parcels, start=1):
+            lines = [(ml, qty) for ml, qty in parcel["lines"] if qty > 0]
+            if not lines:
+                raise UserError(
+                    _("Parcel %(n)s of %(picking)s is empty: put items in it or remove it.", n=index, picking=self.name)
+                )
+            if parcel.get("weight", 0.0) <= 0:
+                raise UserError(
+                    _("Weigh parcel %(n)s of %(picking)s: enter its measured weight.", n=index, picking=self.name)
+                )
+            for move_line, quantity in lines:
+                if move_line.picking_id != self:
+                    raise UserError(
+                        _(
+                            "%(product)s is not an item of %(picking)s.",
+                            product=move_line.product_id.display_name,
+                            picking=self.name,
+                        )
+                    )
+                if move_line.result_package_id:
+                    raise UserError(
+                        _(
+                            "%(product)s of %(picking)s is already in package %(package)s: unpack it first.",
+                            product=move_line.product_id.display_name,
+                            picking=self.name,
+                            package=move_line.result_package_id.name,
+                        )
+                    )
+                taken[move_line] += quantity
+            if parcel.get("tracking_ref"):
+                numbers.append(parcel["tracking_ref"].strip())
+        for move_line, quantity in taken.items():
+            if move_line.product_uom_id.compare(quantity, move_line.quantity) > 0:
+                raise UserError(
+                    _(
+                        "%(qty)s %(uom)s of %(product)s packed in %(picking)s, but only %(todo)s to ship: "
+                        "remove the extra items.",
+                        qty=quantity,
+                        uom=move_line.product_uom_id.name,
+                        product=move_line.product_id.display_name,
+                        picking=self.name,
+                        todo=move_line.quantity,
+                    )
+                )
+        repeated = {n for n in numbers if numbers.count(n) > 1}
+        used = self.env["stock.package"]
+        if numbers:
+            used = used.search([("oms_tracking_ref", "in", numbers)])
+        if repeated or used:
+            raise UserError(
+                _(
+                    "Tracking number %(numbers)s is already used by another parcel: every parcel, backorders "
+                    "included, needs its own number.",
+                    numbers=", ".join(sorted(repeated | set(used.mapped("oms_tracking_ref")))),
+                )
+            )
+
+    def _oms_pack(self, parcels, override_reason=None):
+        """Put items into parcels, weigh and track them: the work behind the packing screen.
+
+        :param parcels: list of dicts ``{"lines": [(stock.move.line, quantity)], "package_type":
+            stock.package.type, "weight": measured weight, "tracking_ref": str}``
+        :param override_reason: a manager's reason to accept weights outside the tolerance
+        :return: the new packages, in parcel order
+        """
+        self.ensure_one()
+        self._oms_validate_parcels(parcels)
+        PackageType = self.env["stock.package.type"]
+        checks = [
+            self._oms_check_parcel(p["lines"], p.get("package_type") or PackageType, p["weight"]) for p in parcels
+        ]
+        problems = [
+            self._oms_parcel_problem(index, len(parcels), parcel["weight"], check)
+            for index, (parcel, check) in enumerate(zip(parcels, checks, strict=True), start=1)
+            if not check["ok"]
+        ]
+        if problems:
+            if not (override_reason or "").strip():
+                raise UserError("\n".join(problems))
+            if not self.env.user.has_group("oms_ecommerce.group_oms_manager"):
+                raise AccessError(
+                    _("Only an OMS manager can accept a weight outside the tolerance.") + "\n" + "\n".join(problems)
+                )
+        packages = self.env["stock.package"]
+        for parcel, check in zip(parcels, checks, strict=True):
+            move_lines = self.env["stock.move.line"]
+            for move_line, quantity in parcel["lines"]:
+                if quantity > 0:
+                    move_lines |= move_line._oms_take(quantity)
+            package_type = parcel.get("package_type") or PackageType
+            package = move_lines._put_in_pack(package_type_id=package_type.id)
+            move_lines.picked = True
+            package.write(
+                {
+                    "shipping_weight": parcel["weight"],
+                    "oms_picking_id": self.id,
+                    "oms_expected_weight": check["expected"],
+                    "oms_tracking_ref": (parcel.get("tracking_ref") or "").strip() or False,
+                    "oms_weight_override": False if check["ok"] else override_reason.strip(),
+                }
+            )
+            packages |= package
+        if problems:
+            self.message_post(
+                body=Markup("<p>%s</p><ul>%s</ul><p>%s</p>")
+                % (
+                    _("Weight outside the tolerance accepted by %(user)s.", user=self.env.user.name),
+                    Markup("").join(Markup("<li>%s</li>") % problem for problem in problems),
+                    _("Reason: %(reason)s", reason=override_reason.strip()),
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        return packages
+
+    def _oms_sync_tracking(self):
+        """The delivery's tracking reference lists its parcels' numbers (Odoo's "a,b,c" convention)."""
+        for picking in self:
+            numbers = [p.oms_tracking_ref for p in picking.oms_package_ids.sorted("id") if p.oms_tracking_ref]
+            value = ",".join(numbers)
+            if numbers and picking.carrier_tracking_ref != value:
+                picking.carrier_tracking_ref = value
+
+    # --------------------------------------------------------------- printing
+
+    def _oms_check_labels_printable(self):
+        problems = []
+        for picking in self:
+            parcels = picking._oms_parcels()
+            if not parcels or not picking._oms_is_packed():
+                problems.append(
+                    _("%(picking)s: not all of its items are packed yet; pack it first.", picking=picking.name)
+                )
+                continue
+            unweighed = parcels.filtered(lambda p: p.shipping_weight <= 0)
+            if unweighed:
+                problems.append(
+                    _(
+                        "%(picking)s: parcel %(packages)s has no weight; weigh it on the packing screen.",
+                        picking=picking.name,
+                        packages=", ".join(unweighed.mapped("name")),
+                    )
+                )
+        if problems:
+            raise UserError(_("No shipping label printed:") + "\n" + "\n".join(problems))
+
+    def _oms_label_values(self, images=True):
+        """One dict per parcel with everything its shipping label shows, in picking order."""
+        self._oms_check_labels_printable()
+        uom = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
+        report = self.env["ir.actions.report"]
+        labels = []
+        for picking in self:
+            order = picking.sale_id
+            partner = picking.partner_id
+            carrier = picking.carrier_id
+            warehouse_partner = picking.picking_type_id.warehouse_id.partner_id or picking.company_id.partner_id
+            parcels = picking._oms_parcels()
+            cod = order.oms_payment_status == "cod"
+            cod_amount = order.amount_total if cod else 0.0
+            cod_words = ""
+            if cod:
+                lang = partner.lang or order.partner_id.lang or self.env.lang or "en_US"
+                cod_words = order.currency_id.with_context(lang=lang).amount_to_text(cod_amount)
+            single_ref = (
+                picking.carrier_tracking_ref
+                if len(parcels) == 1 and "," not in (picking.carrier_tracking_ref or "")
+                else False
+            )
+            for index, package in enumerate(parcels, start=1):
+                tracking = package.oms_tracking_ref or single_ref or ""
+                url = package.oms_tracking_url or (
+                    carrier._oms_tracking_url(tracking, picking) if carrier and tracking else False
+                )
+                label = {
+                    "picking": picking,
+                    "package": package,
+                    "order": order,
+                    "n": index,
+                    "m": len(parcels),
+                    "weight": package.shipping_weight,
+                    "uom": uom,
+                    "ship_to": partner,
+                    "ship_to_name": partner.name or partner.commercial_partner_id.name or "",
+                    "ship_to_lines": [
+                        line
+                        for line in (partner._display_address(without_company=True) or "").split("\n")
+                        if line.strip()
+                    ],
+                    "phone": partner.phone or order.partner_id.phone or "",
+                    "return_name": warehouse_partner.name or "",
+                    "return_lines": [
+                        line
+                        for line in (warehouse_partner._display_address(without_company=True) or "").split("\n")
+                        if line.strip()
+                    ],
+                    "carrier": carrier.name or "",
+                    "service": order.oms_shipping_method or carrier.product_id.name or "",
+                    "reference": order.name or picking.origin or picking.name,
+                    "external_id": order.oms_external_id or "",
+                    "tracking": tracking,
+                    "tracking_url": url or "",
+                    "gift": bool(order.oms_gift_message),
+                    "cod": cod,
+                    "cod_amount": cod_amount,
+                    "cod_currency": order.currency_id,
+                    "cod_words": cod_words,
+                    "reprint": bool(picking.oms_label_printed_at),
+                }
+                if images:
+                    label["barcode_src"] = (
+                        "data:image/png;base64,"
+                        + base64.b64encode(
+                            report.barcode("Code128", tracking, width=800, height=160, humanreadable=0, quiet=0)
+                        ).decode()
+                        if tracking and tracking.isascii()
+                        else False
+                    )
+                    label["qr_src"] = qr_data_uri(url) if url else False
+                labels.append(label)
+        return labels
+
+    def _oms_slip_lines(self):
+        """The packing slip's items: one per product and bin, with the sale price when there is one."""
+        self.ensure_one()
+        lines = []
+        for move in self.move_ids.filtered(lambda m: m.state != "cancel" and m.product_id.type != "service"):
+            sale_line = move.sale_line_id
+            unit_price = sale_line.price_unit * (1.0 - (sale_line.discount or 0.0) / 100.0) if sale_line else 0.0
+            parts = [(ml.location_id, ml.quantity) for ml in move.move_line_ids if ml.quantity] or [
+                (move.location_id, move.product_uom_qty)
+            ]
+            for location, quantity in parts:
+                lines.append(
+                    {
+                        "product": move.product_id,
+                        "sku": move.product_id.default_code or "",
+                        "barcode": move.product_id.barcode or "",
+                        "quantity": quantity,
+                        "uom": move.product_uom,
+                        "bin": location.display_name,
+                        "unit_price": unit_price,
+                        "subtotal": unit_price * quantity,
+                        "currency": sale_line.currency_id or self.company_id.currency_id,
+                    }
+                )
+        return lines
+
+    def _oms_log_print(self, document):
+        """Remember who printed which document for these deliveries; returns the reprinted ones."""
+        field = PRINTED_FIELD[document]
+        reprinted = self.filtered(field)
+        self.env["oms.print.log"].create(
+            {
+                "document": document,
+                "picking_ids": [fields.Command.set(self.ids)],
+                "reprint_count": len(reprinted),
+                "package_count": sum(len(p._oms_parcels()) for p in self) if document != "packing_slip" else 0,
+                "company_id": self.company_id[:1].id or self.env.company.id,
+            }
+        )
+        self.write({field: fields.Datetime.now()})
+        return reprinted
+
+    def action_oms_print_labels(self):
+        self._oms_check_labels_printable()
+        return self.env.ref("oms_ecommerce.action_report_shipping_label").report_action(self, config=False)
+
+    def action_oms_print_slip(self):
+        return self.env.ref("oms_ecommerce.action_report_packing_slip").report_action(self, config=False)
+
+    def action_oms_view_prints(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Prints of %(picking)s", picking=self.name),
+            "res_model": "oms.print.log",
+            "view_mode": "list,form",
+            "domain": [("picking_ids", "in", self.ids)],
+        }
+
 
 class StockMove(models.Model):
     _inherit = "stock.move"
@@ -49,3 +461,12 @@ class StockMoveLine(models.Model):
         )
         self.picking_id._oms_orders()._oms_reach_steps()
         return package
+
+    def _oms_take(self, quantity):
+        """This line, or a new line split off it, holding exactly ``quantity`` (for one parcel)."""
+        self.ensure_one()
+        if self.product_uom_id.compare(quantity, self.quantity) >= 0:
+            return self
+        # Lower the reservation first, then reserve the split-off part again.
+        self.quantity -= quantity
+        return self.copy({"quantity": quantity, "move_id": self.move_id.id, "result_package_id": False})

@@ -100,3 +100,44 @@ class OmsCommon(TransactionCase):
 
     def receive(self, *payloads, channel=None, source="api"):
         return self.Intake._receive(channel or self.channel, list(payloads), source=source)
+
+
+class OmsPackingCommon(OmsCommon):
+    """Stock, a box type with a barcode, a tolerance of 10 % or 0.05 kg, and a carrier tracking link."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        stock = cls.warehouse.lot_stock_id
+        cls.env["stock.quant"]._update_available_quantity(cls.mug, stock, 50)
+        cls.env["stock.quant"]._update_available_quantity(cls.tea, stock, 50)
+        cls.box = cls.env["stock.package.type"].create(
+            {"name": "OMS Test Box", "barcode": "OMS-BOX", "base_weight": 0.2, "sequence": -1}
+        )
+        cls.carrier.tracking_url = "https://track.example.com/p/<shipmenttrackingnumber>"
+        cls.channel.write({"weight_tolerance_percent": 10.0, "weight_tolerance_abs": 0.05})
+
+    def delivery(self, external_id="pk-1", **overrides):
+        """A confirmed channel order's reserved delivery: 2 mugs (0.35 kg) and 1 tea (0.1 kg)."""
+        [(status, body)] = self.receive(order_payload(external_id, **overrides))
+        self.assertEqual(status, 201, body)
+        order = self.env["sale.order"].browse(body["id"])
+        order.action_confirm()
+        picking = order.picking_ids
+        self.assertEqual(picking.state, "assigned")
+        return picking
+
+    def lines(self, picking, product=None):
+        lines = picking.move_line_ids.filtered(lambda ml: ml.quantity)
+        if product:
+            lines = lines.filtered(lambda ml: ml.product_id == product)
+        return lines
+
+    def pack_all(self, picking, weight=None, tracking_ref=False, **kwargs):
+        """Everything in one box; by default weighed exactly as expected (2 x 0.35 + 0.1 + 0.2 = 1.0 kg)."""
+        lines = [(ml, ml.quantity) for ml in self.lines(picking)]
+        if weight is None:
+            weight = picking._oms_check_parcel(lines, self.box, 0.0)["expected"]
+        return picking._oms_pack(
+            [{"lines": lines, "package_type": self.box, "weight": weight, "tracking_ref": tracking_ref}], **kwargs
+        )

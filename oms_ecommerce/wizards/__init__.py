@@ -1,1 +1,1 @@
-from . import oms_channel_secret, oms_intake_import, oms_order_hold
+from . import oms_channel_secret, oms_intake_import, oms_order_hold, oms_pack

@@ -1,0 +1,76 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class StockPackage(models.Model):
+    _inherit = "stock.package"
+
+    oms_picking_id = fields.Many2one(
+        "stock.picking",
+        string="Packed For",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="The delivery this parcel was packed and weighed for.",
+    )
+    oms_tracking_ref = fields.Char(
+        string="Tracking Number", copy=False, help="The carrier's tracking number of this parcel."
+    )
+    oms_tracking_url = fields.Char(string="Tracking Link", compute="_compute_oms_tracking_url")
+    oms_expected_weight = fields.Float(
+        string="Expected Weight",
+        digits="Stock Weight",
+        copy=False,
+        readonly=True,
+        help="Products' weights times quantities, plus the empty weight of the package type, when it was packed.",
+    )
+    oms_weight_override = fields.Text(
+        string="Weight Override",
+        copy=False,
+        readonly=True,
+        help="Why a manager accepted a measured weight outside the tolerance.",
+    )
+
+    _oms_tracking_ref_uniq = models.Constraint(
+        "UNIQUE (oms_tracking_ref)",
+        "This tracking number is already used by another parcel: every parcel (backorders included) needs its own.",
+    )
+
+    @api.depends("oms_tracking_ref", "oms_picking_id.carrier_id")
+    def _compute_oms_tracking_url(self):
+        for package in self:
+            carrier = package.oms_picking_id.carrier_id
+            package.oms_tracking_url = (
+                carrier._oms_tracking_url(package.oms_tracking_ref, package.oms_picking_id)
+                if carrier and package.oms_tracking_ref
+                else False
+            )
+
+    @api.constrains("oms_tracking_ref")
+    def _check_oms_tracking_ref(self):
+        for package in self.filtered("oms_tracking_ref"):
+            if package.oms_tracking_ref != package.oms_tracking_ref.strip() or "," in package.oms_tracking_ref:
+                raise ValidationError(
+                    _(
+                        "Tracking number “%(number)s” of parcel %(package)s has spaces around it or a comma: "
+                        "enter one number per parcel.",
+                        number=package.oms_tracking_ref,
+                        package=package.name,
+                    )
+                )
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "oms_tracking_ref" in vals:
+            self.oms_picking_id._oms_sync_tracking()
+        return res
+
+    def _oms_sequence(self):
+        """{package: (n, m)}: the parcel's number among the parcels of its delivery."""
+        result = {}
+        for picking, packages in self.grouped("oms_picking_id").items():
+            siblings = picking.oms_package_ids if picking else packages
+            ordered = siblings.sorted("id")
+            for package in packages:
+                result[package] = (list(ordered).index(package) + 1 if package in ordered else 1, len(ordered) or 1)
+        return result

@@ -1,0 +1,1 @@
+from . import packing_slip, shipping_label

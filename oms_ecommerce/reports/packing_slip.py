@@ -1,0 +1,35 @@
+from odoo import api, models
+
+from ..models.stock_picking import qr_data_uri
+
+
+class ReportPackingSlip(models.AbstractModel):
+    _name = "report.oms_ecommerce.report_packing_slip"
+    _description = "Packing Slip"
+
+    @api.model
+    def _get_report_values(self, docids, data=None):
+        pickings = self.env["stock.picking"].browse(docids)
+        reprinted = pickings.filtered("oms_slip_printed_at")
+        if (data or {}).get("report_type") in ("pdf", "text"):
+            pickings._oms_log_print("packing_slip")
+        slips = {}
+        for picking in pickings:
+            order = picking.sale_id
+            portal_url = order.get_base_url() + order.get_portal_url() if order else False
+            slips[picking.id] = {
+                "order": order,
+                "gift": bool(order.oms_gift_message),
+                "lines": picking._oms_slip_lines(),
+                "portal_url": portal_url,
+                "qr_src": qr_data_uri(portal_url) if portal_url else False,
+                "return_instructions": order.oms_channel_id.return_instructions
+                or picking.company_id.oms_return_instructions,
+                "reprint": picking in reprinted,
+            }
+        return {
+            "doc_ids": docids,
+            "doc_model": "stock.picking",
+            "docs": pickings,
+            "slips": slips,
+        }

@@ -1,0 +1,310 @@
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class OmsPack(models.TransientModel):
+    _name = "oms.pack"
+    _inherit = ["barcodes.barcode_events_mixin"]
+    _description = "Pack and Weigh a Delivery"
+
+    picking_id = fields.Many2one("stock.picking", string="Delivery", required=True, readonly=True)
+    next_picking_ids = fields.Many2many(
+        "stock.picking",
+        string="Next Deliveries",
+        readonly=True,
+        help="Deliveries of the selection or wave still to pack.",
+    )
+    company_id = fields.Many2one(related="picking_id.company_id")
+    partner_id = fields.Many2one(related="picking_id.partner_id", string="Ship To")
+    order_id = fields.Many2one(related="picking_id.sale_id", string="Order")
+    carrier_id = fields.Many2one(related="picking_id.carrier_id")
+    gift_message = fields.Text(related="picking_id.sale_id.oms_gift_message")
+    item_ids = fields.One2many("oms.pack.item", "wizard_id", string="Items")
+    parcel_ids = fields.One2many("oms.pack.parcel", "wizard_id", string="Parcels")
+    current_parcel = fields.Integer(
+        string="Scanning Into Parcel",
+        default=1,
+        help="Scanned items go into this parcel; scan a box to start a new one.",
+    )
+    scanning = fields.Boolean(help="Items are counted by scanning: the first scan starts every count from zero.")
+    last_scan = fields.Char(readonly=True)
+    weight_uom_name = fields.Char(compute="_compute_weight_uom_name")
+    problem = fields.Text(compute="_compute_problem")
+    override_reason = fields.Text(
+        help="A manager accepts weights outside the tolerance (or unknown expected weights) with a reason; "
+        "it is written to the delivery's chatter."
+    )
+    print_label = fields.Boolean(string="Print Labels", default=True, help="Print the labels once packed.")
+
+    def _compute_weight_uom_name(self):
+        self.weight_uom_name = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
+
+    @api.depends("parcel_ids.status", "parcel_ids.weight")
+    def _compute_problem(self):
+        for wizard in self:
+            parcels = wizard.parcel_ids.sorted("sequence")
+            problems = [
+                wizard.picking_id._oms_parcel_problem(parcel.sequence, len(parcels), parcel.weight, parcel._check())
+                for parcel in parcels
+                if parcel.status in ("over", "under", "missing")
+            ]
+            wizard.problem = "\n".join(problems) or False
+
+    # ------------------------------------------------------------------ open
+
+    @api.model
+    def _action_open(self, pickings):
+        picking = pickings[0]
+        move_lines = picking.move_line_ids.filtered(lambda ml: ml.quantity > 0 and not ml.result_package_id)
+        if not move_lines:
+            raise UserError(
+                _(
+                    "%(picking)s has no reserved items to pack: check its availability first.",
+                    picking=picking.name,
+                )
+            )
+        package_type = self.env["stock.package.type"].search(
+            [("company_id", "in", (False, picking.company_id.id))], order="sequence, id", limit=1
+        )
+        wizard = self.create(
+            {
+                "picking_id": picking.id,
+                "next_picking_ids": [fields.Command.set(pickings[1:].ids)],
+                "item_ids": [
+                    fields.Command.create({"move_line_id": ml.id, "quantity": ml.quantity, "parcel": 1})
+                    for ml in move_lines
+                ],
+                "parcel_ids": [fields.Command.create({"sequence": 1, "package_type_id": package_type.id})],
+            }
+        )
+        return wizard._reopen()
+
+    def _reopen(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Pack %(picking)s", picking=self.picking_id.name),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "context": {"dialog_size": "extra-large"},
+        }
+
+    # ------------------------------------------------------------- scanning
+
+    def on_barcode_scanned(self, barcode):
+        self._scan(barcode)
+
+    def _scan(self, barcode):
+        """One scan: a product barcode adds one item to the current parcel, a box barcode starts a parcel."""
+        barcode = (barcode or "").strip()
+        if not barcode:
+            return
+        package_type = self.env["stock.package.type"].search(
+            [("barcode", "=", barcode), ("company_id", "in", (False, self.company_id.id))], limit=1
+        )
+        if package_type:
+            self._scan_package_type(package_type)
+            return
+        items = self.item_ids.filtered(lambda i: barcode in (i.product_id.barcode, i.product_id.default_code))
+        if not items:
+            self._scan_other(barcode)
+            return
+        if not self.scanning:
+            # The first scan: count from zero instead of the prefilled "everything in one parcel".
+            self.item_ids.quantity = 0.0
+            self.scanning = True
+        product = items.product_id[:1]
+        move_lines = items.move_line_id
+        todo = sum(move_lines.mapped("quantity"))
+        counted = sum(items.mapped("quantity"))
+        if product.uom_id.compare(counted + 1, todo) > 0:
+            raise UserError(
+                _(
+                    "%(product)s scanned once more than ordered: %(todo)s to pack in %(picking)s, %(counted)s "
+                    "already scanned. Put the extra item back.",
+                    product=product.display_name,
+                    todo=todo,
+                    picking=self.picking_id.name,
+                    counted=counted,
+                )
+            )
+        current = self.current_parcel or 1
+        counted_by_line = defaultdict(float)
+        for other in items:
+            counted_by_line[other.move_line_id] += other.quantity
+        # The first line of this product with room left: the item goes there.
+        move_line = next(
+            ml for ml in move_lines if ml.product_uom_id.compare(counted_by_line[ml] + 1, ml.quantity) <= 0
+        )
+        item = items.filtered(lambda i: i.parcel == current and i.move_line_id == move_line)[:1]
+        item = item or items.filtered(lambda i: i.move_line_id == move_line and not i.quantity)[:1]
+        if item:
+            item.write({"parcel": current, "quantity": item.quantity + 1.0})
+        else:
+            self.item_ids = [fields.Command.create({"move_line_id": move_line.id, "parcel": current, "quantity": 1.0})]
+        self._ensure_parcel(current)
+        self.last_scan = _("%(product)s → parcel %(parcel)s", product=product.display_name, parcel=current)
+
+    def _scan_other(self, barcode):
+        """Not an item nor a box: the carrier's tracking barcode of the current parcel, if it has none yet."""
+        current = self.current_parcel or 1
+        parcel = self.parcel_ids.filtered(lambda p: p.sequence == current)[:1]
+        product = self.env["product.product"].search([("barcode", "=", barcode)], limit=1)
+        if product or not parcel or parcel.tracking_ref:
+            raise UserError(
+                _(
+                    "Barcode %(barcode)s is not an item of %(picking)s (nor a box, nor a tracking number for a "
+                    "parcel without one): put it aside.",
+                    barcode=barcode,
+                    picking=self.picking_id.name,
+                )
+            )
+        parcel.tracking_ref = barcode
+        self.last_scan = _("tracking number %(number)s → parcel %(parcel)s", number=barcode, parcel=current)
+
+    def _scan_package_type(self, package_type):
+        current = self.current_parcel or 1
+        if self.item_ids.filtered(lambda i: i.parcel == current and i.quantity):
+            current = max([*self.parcel_ids.mapped("sequence"), current]) + 1
+            self.current_parcel = current
+        self._ensure_parcel(current)
+        self.parcel_ids.filtered(lambda p: p.sequence == current).package_type_id = package_type
+        self.last_scan = _("%(box)s → parcel %(parcel)s", box=package_type.name, parcel=current)
+
+    def _ensure_parcel(self, number):
+        if not self.parcel_ids.filtered(lambda p: p.sequence == number):
+            last = self.parcel_ids.sorted("sequence")[-1:]
+            self.parcel_ids = [fields.Command.create({"sequence": number, "package_type_id": last.package_type_id.id})]
+
+    @api.onchange("item_ids")
+    def _onchange_item_ids(self):
+        """A parcel number typed on an item gets its own parcel line to weigh."""
+        for number in sorted(set(self.item_ids.filtered("quantity").mapped("parcel"))):
+            if number > 0:
+                self._ensure_parcel(number)
+
+    # -------------------------------------------------------------- buttons
+
+    def action_new_parcel(self):
+        self.ensure_one()
+        self.current_parcel = max([*self.parcel_ids.mapped("sequence"), 0]) + 1
+        self._ensure_parcel(self.current_parcel)
+        return self._reopen()
+
+    def _parcels(self):
+        """The parcels as the packing service takes them."""
+        self.ensure_one()
+        numbers = set(self.item_ids.filtered(lambda i: i.quantity > 0).mapped("parcel"))
+        rows = self.parcel_ids.sorted("sequence")
+        missing = numbers - set(rows.mapped("sequence"))
+        if missing:
+            raise UserError(
+                _(
+                    "Parcel %(numbers)s has items but no line to weigh it: add it under Parcels.",
+                    numbers=", ".join(map(str, sorted(missing))),
+                )
+            )
+        parcels = []
+        for row in rows:
+            items = self.item_ids.filtered(lambda i, row=row: i.parcel == row.sequence and i.quantity > 0)
+            if not items and not row.weight and not row.tracking_ref:
+                continue  # an unused parcel line
+            parcels.append(
+                {
+                    "lines": [(item.move_line_id, item.quantity) for item in items],
+                    "package_type": row.package_type_id,
+                    "weight": row.weight,
+                    "tracking_ref": row.tracking_ref,
+                }
+            )
+        return parcels
+
+    def action_confirm(self):
+        self.ensure_one()
+        self.picking_id._oms_pack(self._parcels(), override_reason=self.override_reason)
+        following = self.next_picking_ids.filtered(
+            lambda p: p.state not in ("done", "cancel") and not p._oms_is_packed()
+        )
+        if following:
+            return self._action_open(following)
+        if self.print_label:
+            return self.env.ref("oms_ecommerce.action_report_shipping_label").report_action(
+                self.picking_id, config=False
+            )
+        return {"type": "ir.actions.act_window_close"}
+
+
+class OmsPackItem(models.TransientModel):
+    _name = "oms.pack.item"
+    _description = "Item to Pack"
+    _order = "parcel, id"
+
+    wizard_id = fields.Many2one("oms.pack", required=True, ondelete="cascade")
+    move_line_id = fields.Many2one("stock.move.line", required=True, readonly=True)
+    product_id = fields.Many2one(related="move_line_id.product_id")
+    barcode = fields.Char(related="move_line_id.product_id.barcode")
+    default_code = fields.Char(related="move_line_id.product_id.default_code", string="SKU")
+    location_id = fields.Many2one(related="move_line_id.location_id", string="Bin")
+    lot_id = fields.Many2one(related="move_line_id.lot_id")
+    quantity_todo = fields.Float(related="move_line_id.quantity", string="To Pack")
+    product_uom_id = fields.Many2one(related="move_line_id.product_uom_id")
+    parcel = fields.Integer(default=1, required=True)
+    quantity = fields.Float(digits="Product Unit")
+
+
+class OmsPackParcel(models.TransientModel):
+    _name = "oms.pack.parcel"
+    _description = "Parcel to Weigh"
+    _order = "sequence, id"
+
+    wizard_id = fields.Many2one("oms.pack", required=True, ondelete="cascade")
+    sequence = fields.Integer(string="Parcel", required=True, default=1)
+    package_type_id = fields.Many2one("stock.package.type", string="Box")
+    weight = fields.Float(string="Measured Weight", digits="Stock Weight")
+    expected_weight = fields.Float(compute="_compute_check", digits="Stock Weight")
+    deviation = fields.Float(compute="_compute_check", digits="Stock Weight")
+    status = fields.Selection(
+        [
+            ("empty", "Empty"),
+            ("to_weigh", "To weigh"),
+            ("ok", "Within tolerance"),
+            ("over", "Too heavy"),
+            ("under", "Too light"),
+            ("missing", "Product weight missing"),
+        ],
+        compute="_compute_check",
+    )
+    tracking_ref = fields.Char(string="Tracking Number")
+
+    def _lines(self):
+        return [
+            (item.move_line_id, item.quantity)
+            for item in self.wizard_id.item_ids
+            if item.parcel == self.sequence and item.quantity > 0
+        ]
+
+    def _check(self):
+        self.ensure_one()
+        return self.wizard_id.picking_id._oms_check_parcel(self._lines(), self.package_type_id, self.weight)
+
+    @api.depends("weight", "package_type_id", "sequence", "wizard_id.item_ids.quantity", "wizard_id.item_ids.parcel")
+    def _compute_check(self):
+        for parcel in self:
+            lines = parcel._lines()
+            check = parcel._check()
+            parcel.expected_weight = check["expected"]
+            parcel.deviation = check["deviation"] if parcel.weight else 0.0
+            if not lines:
+                parcel.status = "empty"
+            elif check["missing"]:
+                parcel.status = "missing"
+            elif not parcel.weight:
+                parcel.status = "to_weigh"
+            elif check["ok"]:
+                parcel.status = "ok"
+            else:
+                parcel.status = "over" if check["deviation"] > 0 else "under"
