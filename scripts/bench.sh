@@ -2,7 +2,8 @@
 # Benchmarks, each on a throwaway database of its own, each printing its figures and its ratio last:
 #  bench/intake.py   plain sale.order.create() + confirm against the channel API, order by order and in batch
 #  bench/confirm.py  the order desk's bulk confirmation against plain action_confirm
-# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm]
+#  bench/labels.py   200 shipping labels as one PDF against Odoo's delivery slips, 1,000 as ZPL
+# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_odoo_src
 "$ROOT_DIR/scripts/setup.sh"
@@ -16,5 +17,9 @@ fi
 if [ "$which" = all ] || [ "$which" = confirm ]; then
     log "bench/confirm.py"
     "$VENV/bin/python" "$ROOT_DIR/bench/confirm.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+fi
+if [ "$which" = all ] || [ "$which" = labels ]; then
+    log "bench/labels.py"
+    "$VENV/bin/python" "$ROOT_DIR/bench/labels.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
 fi
 exit $status
