@@ -64,13 +64,3 @@ class StockPackage(models.Model):
         if "oms_tracking_ref" in vals:
             self.oms_picking_id._oms_sync_tracking()
         return res
-
-    def _oms_sequence(self):
-        """{package: (n, m)}: the parcel's number among the parcels of its delivery."""
-        result = {}
-        for picking, packages in self.grouped("oms_picking_id").items():
-            siblings = picking.oms_package_ids if picking else packages
-            ordered = siblings.sorted("id")
-            for package in packages:
-                result[package] = (list(ordered).index(package) + 1 if package in ordered else 1, len(ordered) or 1)
-        return result

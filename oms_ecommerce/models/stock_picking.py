@@ -29,6 +29,7 @@ class StockPicking(models.Model):
     _inherit = "stock.picking"
 
     oms_channel_id = fields.Many2one(related="sale_id.oms_channel_id", string="Channel")
+    oms_external_id = fields.Char(related="sale_id.oms_external_id", string="Channel Reference")
     oms_package_ids = fields.One2many("stock.package", "oms_picking_id", string="Parcels", readonly=True)
     oms_parcel_count = fields.Integer(string="Parcel Count", compute="_compute_oms_parcel_count")
     oms_label_printed_at = fields.Datetime(string="Label Printed", readonly=True, copy=False)
@@ -290,10 +291,8 @@ class StockPicking(models.Model):
         problems = []
         for picking in self:
             parcels = picking._oms_parcels()
-            if not parcels or not picking._oms_is_packed():
-                problems.append(
-                    _("%(picking)s: not all of its items are packed yet; pack it first.", picking=picking.name)
-                )
+            if not parcels:
+                problems.append(_("%(picking)s: nothing is packed yet; pack and weigh it first.", picking=picking.name))
                 continue
             unweighed = parcels.filtered(lambda p: p.shipping_weight <= 0)
             if unweighed:

@@ -128,13 +128,28 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
 
     def test_labels_only_for_packed_and_weighed_parcels(self):
         unpacked = self.delivery("np-1")
-        with self.assertRaisesRegex(UserError, f"{unpacked.name}: not all of its items are packed yet"):
+        with self.assertRaisesRegex(UserError, f"{unpacked.name}: nothing is packed yet"):
             self.Report._render_qweb_text("oms_ecommerce.action_report_shipping_label_zpl", unpacked.ids)
         unweighed = self.delivery("nw-1")
         package = self.lines(unweighed)._put_in_pack()  # Odoo's own Put in Pack: no weight
         with self.assertRaisesRegex(UserError, f"{unweighed.name}: parcel {package.name} has no weight"):
             unweighed.action_oms_print_labels()
         self.assertFalse(self.env["oms.print.log"].search([("picking_ids", "in", (unpacked | unweighed).ids)]))
+        # Packed in part (the rest goes to a backorder): the packed parcel gets its label.
+        partial = self.delivery("pp-1")
+        partial._oms_pack(
+            [
+                {
+                    "lines": [(self.lines(partial, self.mug), 2)],
+                    "package_type": self.box,
+                    "weight": 0.9,
+                    "tracking_ref": "PP1",
+                }
+            ]
+        )
+        zpl = self._zpl(partial)
+        self.assertEqual(zpl.count("^XA"), 1)
+        self.assertIn("^FDPP1^FS", zpl)
 
     def test_packing_slip_of_a_gift_order_has_no_prices(self):
         gift = self.delivery("slip-gift", gift_message="Happy birthday, Sam!", note="Ring twice")

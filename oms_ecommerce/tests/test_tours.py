@@ -1,6 +1,6 @@
 from odoo.tests import HttpCase, tagged
 
-from .common import OmsCommon, order_payload
+from .common import OmsCommon, OmsPackingCommon, order_payload
 
 
 @tagged("post_install", "-at_install")
@@ -25,3 +25,16 @@ class TestOrderDeskTours(HttpCase, OmsCommon):
         self.assertEqual(order.state, "sale")
         confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
         self.assertEqual(confirmed.notification, "sent")
+
+
+@tagged("post_install", "-at_install")
+class TestPackingTour(HttpCase, OmsPackingCommon):
+    def test_pack_tour(self):
+        picking = self.delivery("TOUR-PACK")
+        self.start_tour("/odoo/action-oms_ecommerce.oms_delivery_action", "oms_pack_tour", login="oms_user")
+        self.assertRecordValues(
+            picking.oms_package_ids,
+            [{"shipping_weight": 1.02, "oms_tracking_ref": "TOURTRACK1", "oms_expected_weight": 1.0}],
+        )
+        self.assertEqual(picking.sale_id.oms_step, "packed")
+
