@@ -119,6 +119,12 @@ class OmsChannel(models.Model):
         default=14.0,
         help="Orders placed after this hour (company calendar's time zone) count from the next working day.",
     )
+    package_type_id = fields.Many2one(
+        "stock.package.type",
+        string="Default Box",
+        check_company=True,
+        help="The package type the packing screen starts with for this channel's deliveries.",
+    )
     weight_tolerance_percent = fields.Float(
         string="Weight Tolerance (%)",
         compute="_compute_packing_settings",

@@ -177,7 +177,12 @@ class TestPackingScreen(OmsPackingCommon):
     def test_one_box_prefilled(self):
         picking = self.delivery()
         screen = self._screen(picking)
-        self.assertEqual(screen.parcel_ids.package_type_id, self.box, "the first package type by sequence")
+        self.assertEqual(screen.parcel_ids.package_type_id, self.box, "the first disposable package type by sequence")
+        other_box = self.env["stock.package.type"].create({"name": "Channel Box", "base_weight": 0.3})
+        self.channel.package_type_id = other_box
+        self.assertEqual(
+            self._screen(self.delivery("pk-2")).parcel_ids.package_type_id, other_box, "the channel's default box"
+        )
         self.assertEqual(screen.parcel_ids.status, "to_weigh")
         self.assertAlmostEqual(screen.parcel_ids.expected_weight, 1.0)
         screen.parcel_ids.weight = 1.3

@@ -37,4 +37,3 @@ class TestPackingTour(HttpCase, OmsPackingCommon):
             [{"shipping_weight": 1.02, "oms_tracking_ref": "TOURTRACK1", "oms_expected_weight": 1.0}],
         )
         self.assertEqual(picking.sale_id.oms_step, "packed")
-

@@ -65,8 +65,10 @@ class OmsPack(models.TransientModel):
                     picking=picking.name,
                 )
             )
-        package_type = self.env["stock.package.type"].search(
-            [("company_id", "in", (False, picking.company_id.id))], order="sequence, id", limit=1
+        package_type = picking.sale_id.oms_channel_id.package_type_id or self.env["stock.package.type"].search(
+            [("company_id", "in", (False, picking.company_id.id)), ("package_use", "=", "disposable")],
+            order="sequence, id",
+            limit=1,
         )
         wizard = self.create(
             {
