@@ -1,5 +1,8 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
+
+# Written by the packing service after its checks (as the system), never by hand.
+PACKING_FIELDS = {"oms_picking_id", "oms_expected_weight", "oms_weight_override"}
 
 
 class StockPackage(models.Model):
@@ -60,6 +63,15 @@ class StockPackage(models.Model):
                 )
 
     def write(self, vals):
+        guarded = PACKING_FIELDS.intersection(vals)
+        if guarded and not (self.env.su or self.env.user.has_group("oms_ecommerce.group_oms_manager")):
+            raise AccessError(
+                _(
+                    "%(fields)s of a parcel are set by the packing screen only: pack the delivery again "
+                    "(or ask an OMS manager).",
+                    fields=", ".join(self._fields[name].string for name in sorted(guarded)),
+                )
+            )
         res = super().write(vals)
         if "oms_tracking_ref" in vals:
             self.oms_picking_id._oms_sync_tracking()

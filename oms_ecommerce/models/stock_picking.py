@@ -38,7 +38,7 @@ class StockPicking(models.Model):
         "oms.print.log", "oms_print_log_picking_rel", "picking_id", "log_id", string="Prints", readonly=True, copy=False
     )
 
-    @api.depends("oms_package_ids", "move_line_ids.result_package_id")
+    @api.depends("move_line_ids.result_package_id")
     def _compute_oms_parcel_count(self):
         for picking in self:
             picking.oms_parcel_count = len(picking._oms_parcels())
@@ -46,13 +46,15 @@ class StockPicking(models.Model):
     @api.depends("carrier_id", "carrier_tracking_ref", "oms_package_ids.oms_tracking_ref")
     def _compute_carrier_tracking_url(self):
         """Several parcels with their own numbers: Odoo's multi-tracking form ([[number, url], …])."""
-        super()._compute_carrier_tracking_url()
+        res = super()._compute_carrier_tracking_url()
         for picking in self:
-            tracked = picking.oms_package_ids.filtered("oms_tracking_ref").sorted("id")
+            tracked = picking._oms_parcels().filtered(lambda p, picking=picking: p.oms_picking_id == picking)
+            tracked = tracked.filtered("oms_tracking_ref")
             if len(tracked) > 1 and picking.carrier_id:
                 links = [[p.oms_tracking_ref, p.oms_tracking_url] for p in tracked if p.oms_tracking_url]
                 if links:
                     picking.carrier_tracking_url = json.dumps(links)
+        return res
 
     # ------------------------------------------------------------------ steps
 
@@ -63,7 +65,9 @@ class StockPicking(models.Model):
         return bool(lines) and all(ml.result_package_id for ml in lines)
 
     def _oms_orders(self):
-        return self.sale_id.filtered("oms_channel_id")
+        """The channel orders of these deliveries, for the step bookkeeping that follows an Odoo operation
+        the user was allowed to do (an Inventory user packs and ships without rights on the order desk)."""
+        return self.sale_id.sudo().filtered("oms_channel_id")
 
     def _action_done(self):
         res = super()._action_done()
@@ -92,13 +96,13 @@ class StockPicking(models.Model):
         return self.env["oms.pack"]._action_open(to_pack)
 
     def _oms_parcels(self):
-        """The delivery's packages, whether packed on the packing screen or with Odoo's Put in Pack."""
+        """The packages the delivery's items are in (packing screen or Odoo's Put in Pack), in packing order."""
         self.ensure_one()
-        return (self.oms_package_ids | self.move_line_ids.result_package_id).sorted("id")
+        return self.move_line_ids.filtered("quantity").result_package_id.sorted("id")
 
     def _oms_weight_tolerance(self):
         self.ensure_one()
-        channel = self.sale_id.oms_channel_id
+        channel = self.sale_id.sudo().oms_channel_id
         if channel:
             return channel.weight_tolerance_percent, channel.weight_tolerance_abs
         return self.company_id.oms_weight_tolerance_percent, self.company_id.oms_weight_tolerance_abs
@@ -210,7 +214,10 @@ class StockPicking(models.Model):
         repeated = {n for n in numbers if numbers.count(n) > 1}
         used = self.env["stock.package"]
         if numbers:
-            used = used.search([("oms_tracking_ref", "in", numbers)])
+            used = used.sudo().search([("oms_tracking_ref", "in", numbers)])
+            stale = used.filtered(lambda p: p.oms_picking_id == self and p not in self._oms_parcels())
+            stale.write({"oms_tracking_ref": False})
+            used -= stale
         if repeated or used:
             raise UserError(
                 _(
@@ -255,7 +262,7 @@ class StockPicking(models.Model):
             package_type = parcel.get("package_type") or PackageType
             package = move_lines._put_in_pack(package_type_id=package_type.id)
             move_lines.picked = True
-            package.write(
+            package.sudo().write(
                 {
                     "shipping_weight": parcel["weight"],
                     "oms_picking_id": self.id,
@@ -280,7 +287,9 @@ class StockPicking(models.Model):
     def _oms_sync_tracking(self):
         """The delivery's tracking reference lists its parcels' numbers (Odoo's "a,b,c" convention)."""
         for picking in self:
-            numbers = [p.oms_tracking_ref for p in picking.oms_package_ids.sorted("id") if p.oms_tracking_ref]
+            numbers = [
+                p.oms_tracking_ref for p in picking._oms_parcels() if p.oms_picking_id == picking and p.oms_tracking_ref
+            ]
             value = ",".join(numbers)
             if numbers and picking.carrier_tracking_ref != value:
                 picking.carrier_tracking_ref = value
@@ -288,9 +297,13 @@ class StockPicking(models.Model):
     # --------------------------------------------------------------- printing
 
     def _oms_check_labels_printable(self):
+        """Labels only for weighed parcels whose weight passed the check (or a manager's override)."""
         problems = []
         for picking in self:
             parcels = picking._oms_parcels()
+            if picking.state == "cancel":
+                problems.append(_("%(picking)s is cancelled.", picking=picking.name))
+                continue
             if not parcels:
                 problems.append(_("%(picking)s: nothing is packed yet; pack and weigh it first.", picking=picking.name))
                 continue
@@ -303,6 +316,30 @@ class StockPicking(models.Model):
                         packages=", ".join(unweighed.mapped("name")),
                     )
                 )
+                continue
+            for package in parcels - unweighed:
+                if package.oms_picking_id == picking and package.oms_weight_override:
+                    continue
+                lines = [(ml, ml.quantity) for ml in picking.move_line_ids if ml.result_package_id == package]
+                check = picking._oms_check_parcel(lines, package.package_type_id, package.shipping_weight)
+                if not check["ok"]:
+                    problems.append(
+                        _(
+                            "%(picking)s: parcel %(package)s weighs %(weight).2f, expected %(expected).2f ± "
+                            "%(allowed).2f%(missing)s; weigh it on the packing screen.",
+                            picking=picking.name,
+                            package=package.name,
+                            weight=package.shipping_weight,
+                            expected=check["expected"],
+                            allowed=check["allowed"],
+                            missing=_(
+                                " (no weight on %(products)s)",
+                                products=", ".join(check["missing"].mapped("display_name")),
+                            )
+                            if check["missing"]
+                            else "",
+                        )
+                    )
         if problems:
             raise UserError(_("No shipping label printed:") + "\n" + "\n".join(problems))
 
@@ -319,6 +356,10 @@ class StockPicking(models.Model):
             warehouse_partner = picking.picking_type_id.warehouse_id.partner_id or picking.company_id.partner_id
             parcels = picking._oms_parcels()
             cod = order.oms_payment_status == "cod"
+            # The courier collects once: with parcel 1 of the order's first shipment (not its backorders).
+            first_shipment = picking
+            while first_shipment.backorder_id:
+                first_shipment = first_shipment.backorder_id
             cod_amount = order.amount_total if cod else 0.0
             cod_words = ""
             if cod:
@@ -330,8 +371,10 @@ class StockPicking(models.Model):
                 else False
             )
             for index, package in enumerate(parcels, start=1):
-                tracking = package.oms_tracking_ref or single_ref or ""
-                url = package.oms_tracking_url or (
+                own = package.oms_picking_id == picking  # not a number of an earlier use of the package
+                tracking = (package.oms_tracking_ref if own else False) or single_ref or ""
+                collect = cod and index == 1 and first_shipment == picking
+                url = (package.oms_tracking_url if own else False) or (
                     carrier._oms_tracking_url(tracking, picking) if carrier and tracking else False
                 )
                 label = {
@@ -363,7 +406,12 @@ class StockPicking(models.Model):
                     "tracking": tracking,
                     "tracking_url": url or "",
                     "gift": bool(order.oms_gift_message),
-                    "cod": cod,
+                    "cod": collect,
+                    "cod_elsewhere": _(
+                        "Cash on delivery: collected with parcel 1 of %(picking)s", picking=first_shipment.name
+                    )
+                    if cod and not collect
+                    else "",
                     "cod_amount": cod_amount,
                     "cod_currency": order.currency_id,
                     "cod_words": cod_words,
@@ -408,18 +456,30 @@ class StockPicking(models.Model):
                 )
         return lines
 
+    def _oms_check_print_access(self):
+        """Shipping documents are the warehouse's: Inventory users print them (salespeople read deliveries)."""
+        self.check_access("read")
+        if not self.env.su and not self.env.user.has_group("stock.group_stock_user"):
+            raise AccessError(_("Only Inventory users print shipping labels and packing slips."))
+
     def _oms_log_print(self, document):
-        """Remember who printed which document for these deliveries; returns the reprinted ones."""
+        """Remember who printed which document for these deliveries (one log per company); returns the
+        reprinted ones. The log is written by the system: a packer reads it, nobody forges it."""
+        self._oms_check_print_access()
         field = PRINTED_FIELD[document]
         reprinted = self.filtered(field)
-        self.env["oms.print.log"].create(
-            {
-                "document": document,
-                "picking_ids": [fields.Command.set(self.ids)],
-                "reprint_count": len(reprinted),
-                "package_count": sum(len(p._oms_parcels()) for p in self) if document != "packing_slip" else 0,
-                "company_id": self.company_id[:1].id or self.env.company.id,
-            }
+        self.env["oms.print.log"].sudo().create(
+            [
+                {
+                    "document": document,
+                    "user_id": self.env.user.id,
+                    "picking_ids": [fields.Command.set(pickings.ids)],
+                    "reprint_count": len(pickings & reprinted),
+                    "package_count": sum(len(p._oms_parcels()) for p in pickings) if document != "packing_slip" else 0,
+                    "company_id": company.id,
+                }
+                for company, pickings in self.grouped("company_id").items()
+            ]
         )
         self.write({field: fields.Datetime.now()})
         return reprinted

@@ -10,6 +10,7 @@ class ReportPackingSlip(models.AbstractModel):
     @api.model
     def _get_report_values(self, docids, data=None):
         pickings = self.env["stock.picking"].browse(docids)
+        pickings._oms_check_print_access()
         reprinted = pickings.filtered("oms_slip_printed_at")
         if (data or {}).get("report_type") in ("pdf", "text"):
             pickings._oms_log_print("packing_slip")
@@ -23,7 +24,8 @@ class ReportPackingSlip(models.AbstractModel):
                 "lines": picking._oms_slip_lines(),
                 "portal_url": portal_url,
                 "qr_src": qr_data_uri(portal_url) if portal_url else False,
-                "return_instructions": order.oms_channel_id.return_instructions
+                "channel": order.sudo().oms_channel_id.name or "",
+                "return_instructions": order.sudo().oms_channel_id.return_instructions
                 or picking.company_id.oms_return_instructions,
                 "reprint": picking in reprinted,
             }

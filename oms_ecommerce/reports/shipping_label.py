@@ -24,14 +24,19 @@ class ReportShippingLabel(models.AbstractModel):
     @api.model
     def _get_report_values(self, docids, data=None):
         pickings = self.env["stock.picking"].browse(docids)
+        pickings._oms_check_print_access()
         labels = pickings._oms_label_values(images=self._document == "label_pdf")
         if (data or {}).get("report_type") in ("pdf", "text"):
             pickings._oms_log_print(self._document)
+        labels_by_picking = {}
+        for label in labels:
+            labels_by_picking.setdefault(label["picking"].id, []).append(label)
         return {
             "doc_ids": docids,
             "doc_model": "stock.picking",
             "docs": pickings,
             "labels": labels,
+            "labels_by_picking": labels_by_picking,
             "zpl": zpl,
         }
 

@@ -16,6 +16,13 @@ class OmsPack(models.TransientModel):
         readonly=True,
         help="Deliveries of the selection or wave still to pack.",
     )
+    packed_picking_ids = fields.Many2many(
+        "stock.picking",
+        "oms_pack_packed_picking_rel",
+        string="Packed Before",
+        readonly=True,
+        help="Deliveries of the selection or wave packed on the previous screens; their labels print at the end.",
+    )
     company_id = fields.Many2one(related="picking_id.company_id")
     partner_id = fields.Many2one(related="picking_id.partner_id", string="Ship To")
     order_id = fields.Many2one(related="picking_id.sale_id", string="Order")
@@ -55,7 +62,8 @@ class OmsPack(models.TransientModel):
     # ------------------------------------------------------------------ open
 
     @api.model
-    def _action_open(self, pickings):
+    def _action_open(self, pickings, packed=None):
+        """The packing screen of the first of ``pickings``; the others follow (``packed``: done before)."""
         picking = pickings[0]
         move_lines = picking.move_line_ids.filtered(lambda ml: ml.quantity > 0 and not ml.result_package_id)
         if not move_lines:
@@ -65,7 +73,7 @@ class OmsPack(models.TransientModel):
                     picking=picking.name,
                 )
             )
-        package_type = picking.sale_id.oms_channel_id.package_type_id or self.env["stock.package.type"].search(
+        package_type = picking.sale_id.sudo().oms_channel_id.package_type_id or self.env["stock.package.type"].search(
             [("company_id", "in", (False, picking.company_id.id)), ("package_use", "=", "disposable")],
             order="sequence, id",
             limit=1,
@@ -74,6 +82,7 @@ class OmsPack(models.TransientModel):
             {
                 "picking_id": picking.id,
                 "next_picking_ids": [fields.Command.set(pickings[1:].ids)],
+                "packed_picking_ids": [fields.Command.set(packed.ids)] if packed else False,
                 "item_ids": [
                     fields.Command.create({"move_line_id": ml.id, "quantity": ml.quantity, "parcel": 1})
                     for ml in move_lines
@@ -121,9 +130,21 @@ class OmsPack(models.TransientModel):
             self.scanning = True
         product = items.product_id[:1]
         move_lines = items.move_line_id
-        todo = sum(move_lines.mapped("quantity"))
-        counted = sum(items.mapped("quantity"))
-        if product.uom_id.compare(counted + 1, todo) > 0:
+
+        def step(move_line):  # one scanned item, in the line's unit (a line in dozens counts 1/12)
+            return product.uom_id._compute_quantity(1.0, move_line.product_uom_id, round=False)
+
+        counted_by_line = defaultdict(float)
+        for other in items:
+            counted_by_line[other.move_line_id] += other.quantity
+        # The first line of this product with room left for one more item.
+        move_line = next(
+            (ml for ml in move_lines if ml.product_uom_id.compare(counted_by_line[ml] + step(ml), ml.quantity) <= 0),
+            None,
+        )
+        if move_line is None:
+            todo = sum(ml.product_uom_id._compute_quantity(ml.quantity, product.uom_id) for ml in move_lines)
+            counted = sum(ml.product_uom_id._compute_quantity(counted_by_line[ml], product.uom_id) for ml in move_lines)
             raise UserError(
                 _(
                     "%(product)s scanned once more than ordered: %(todo)s to pack in %(picking)s, %(counted)s "
@@ -135,19 +156,14 @@ class OmsPack(models.TransientModel):
                 )
             )
         current = self.current_parcel or 1
-        counted_by_line = defaultdict(float)
-        for other in items:
-            counted_by_line[other.move_line_id] += other.quantity
-        # The first line of this product with room left: the item goes there.
-        move_line = next(
-            ml for ml in move_lines if ml.product_uom_id.compare(counted_by_line[ml] + 1, ml.quantity) <= 0
-        )
         item = items.filtered(lambda i: i.parcel == current and i.move_line_id == move_line)[:1]
         item = item or items.filtered(lambda i: i.move_line_id == move_line and not i.quantity)[:1]
         if item:
-            item.write({"parcel": current, "quantity": item.quantity + 1.0})
+            item.write({"parcel": current, "quantity": item.quantity + step(move_line)})
         else:
-            self.item_ids = [fields.Command.create({"move_line_id": move_line.id, "parcel": current, "quantity": 1.0})]
+            self.item_ids = [
+                fields.Command.create({"move_line_id": move_line.id, "parcel": current, "quantity": step(move_line)})
+            ]
         self._ensure_parcel(current)
         self.last_scan = _("%(product)s → parcel %(parcel)s", product=product.display_name, parcel=current)
 
@@ -155,8 +171,10 @@ class OmsPack(models.TransientModel):
         """Not an item nor a box: the carrier's tracking barcode of the current parcel, if it has none yet."""
         current = self.current_parcel or 1
         parcel = self.parcel_ids.filtered(lambda p: p.sequence == current)[:1]
-        product = self.env["product.product"].search([("barcode", "=", barcode)], limit=1)
-        if product or not parcel or parcel.tracking_ref:
+        known = self.env["product.product"].search_count([("barcode", "=", barcode)], limit=1) or self.env[
+            "stock.lot"
+        ].search_count([("name", "=", barcode), ("company_id", "in", (False, self.company_id.id))], limit=1)
+        if known or not parcel or parcel.tracking_ref:
             raise UserError(
                 _(
                     "Barcode %(barcode)s is not an item of %(picking)s (nor a box, nor a tracking number for a "
@@ -228,15 +246,20 @@ class OmsPack(models.TransientModel):
     def action_confirm(self):
         self.ensure_one()
         self.picking_id._oms_pack(self._parcels(), override_reason=self.override_reason)
+        packed = self.packed_picking_ids | self.picking_id
         following = self.next_picking_ids.filtered(
-            lambda p: p.state not in ("done", "cancel") and not p._oms_is_packed()
+            lambda p: (
+                p.state not in ("done", "cancel")
+                and p.move_line_ids.filtered(lambda ml: ml.quantity > 0 and not ml.result_package_id)
+            )
         )
         if following:
-            return self._action_open(following)
+            action = self._action_open(following, packed=packed)
+            self.browse(action["res_id"]).print_label = self.print_label
+            return action
         if self.print_label:
-            return self.env.ref("oms_ecommerce.action_report_shipping_label").report_action(
-                self.picking_id, config=False
-            )
+            # The labels of every delivery packed in this run (a wave: all of them, in order, at the end).
+            return self.env.ref("oms_ecommerce.action_report_shipping_label").report_action(packed, config=False)
         return {"type": "ir.actions.act_window_close"}
 
 
