@@ -458,6 +458,19 @@ class SaleOrder(models.Model):
             "tracking": self._oms_tracking(),
         }
 
+    def action_oms_add_to_wave(self):
+        """Odoo's "Add to batch" for the ready deliveries of the selected orders."""
+        pickings = self.picking_ids.filtered(
+            lambda p: p.picking_type_code == "outgoing" and p.state == "assigned" and not p.batch_id
+        )
+        if not pickings:
+            raise UserError(_("None of these orders has a ready delivery outside a wave."))
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "stock_picking_batch.stock_picking_to_batch_action_stock_picking"
+        )
+        action["context"] = {"active_model": "stock.picking", "active_ids": pickings.ids}
+        return action
+
     def action_oms_view_intake(self):
         self.ensure_one()
         return {

@@ -9,6 +9,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, float_is_zero, float_round
+from odoo.tools.pdf import PdfReader
 
 PRINTED_FIELD = {
     "label_pdf": "oms_label_printed_at",
@@ -483,6 +484,42 @@ class StockPicking(models.Model):
         )
         self.write({field: fields.Datetime.now()})
         return reprinted
+
+    def _oms_label_pages(self):
+        """{delivery: its label pages}: one wkhtmltopdf run for all of ``self``, one page per parcel."""
+        pdf, _type = self.env["ir.actions.report"]._render_qweb_pdf(
+            "oms_ecommerce.action_report_shipping_label", self.ids
+        )
+        pages = list(PdfReader(io.BytesIO(pdf)).pages)
+        result, index = {}, 0
+        for picking in self:
+            count = len(picking._oms_parcels())
+            result[picking] = pages[index : index + count]
+            index += count
+        if index != len(pages):
+            raise UserError(_("The labels of %(count)s deliveries do not have one page per parcel.", count=len(self)))
+        return result
+
+    def _oms_slip_pages(self):
+        """{delivery: its packing slip pages}: one wkhtmltopdf run; a long slip may take several pages."""
+        pdf, _type = self.env["ir.actions.report"]._render_qweb_pdf(
+            "oms_ecommerce.action_report_packing_slip", self.ids
+        )
+        pages = list(PdfReader(io.BytesIO(pdf)).pages)
+        # Each slip starts on a new page with its title; a long slip continues on the next pages.
+        starts, index = [], 0
+        for picking in self:
+            title = f"Packing Slip {picking.name}"
+            while index < len(pages) and title not in " ".join((pages[index].extract_text() or "").split()):
+                index += 1
+            if index == len(pages):
+                raise UserError(_("The packing slip of %(picking)s is missing from its PDF.", picking=picking.name))
+            starts.append(index)
+        result = {}
+        for position, picking in enumerate(self):
+            end = starts[position + 1] if position + 1 < len(starts) else len(pages)
+            result[picking] = pages[starts[position] : end]
+        return result
 
     def action_oms_print_labels(self):
         self._oms_check_labels_printable()

@@ -1,1 +1,1 @@
-from . import packing_slip, shipping_label
+from . import manifest, packing_slip, shipping_label, wave_pick_list

@@ -12,4 +12,5 @@ from . import (
     test_sla,
     test_steps,
     test_tours,
+    test_waves,
 )

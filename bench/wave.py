@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Wave printing benchmark of oms_ecommerce, against Odoo's own delivery slips, in one run.
+
+Setup (not timed): N_SMALL + N_LARGE channel orders received through the intake, confirmed, reserved,
+packed in one weighed parcel each, in two waves (Odoo batch transfers). An Odoo HTTP server on the
+bench database serves the report styles to wkhtmltopdf, as in production.
+
+(a) Odoo's delivery slips (``stock.action_report_delivery``) of the N_SMALL deliveries: one PDF;
+(b) our wave document of the same N_SMALL deliveries: pick list, then each delivery's packing slip and
+    label (twice the pages of (a) and more), one PDF; ratio b/a of seconds (goal <= 1.5);
+(c) a wave of N_LARGE deliveries end to end through the background job (as the scheduled action runs it):
+    seconds, pages, peak memory (max RSS) of this Odoo process, and that it completed.
+
+Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, N_SMALL (default 100), N_LARGE (default 1000),
+OMS_BENCH_DB (default oms_bench_wave, dropped at the end unless OMS_BENCH_KEEP=1), OMS_BENCH_PORT (8369).
+"""
+
+import argparse
+import io
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from labels import create_database, db_args, setup_pickings, start_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    odoo_src = os.environ.get("ODOO_SRC", "/opt/odoo19")
+    parser.add_argument("--odoo-src", default=odoo_src)
+    parser.add_argument(
+        "--addons-path", default=os.environ.get("ADDONS_PATH", f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons")
+    )
+    parser.add_argument("--n-small", type=int, default=int(os.environ.get("N_SMALL", 100)))
+    parser.add_argument("--n-large", type=int, default=int(os.environ.get("N_LARGE", 1000)))
+    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB", "oms_bench_wave"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("OMS_BENCH_PORT", 8369)))
+    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
+    return parser.parse_args()
+
+
+def max_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(opts):
+    sys.path.insert(0, opts.odoo_src)
+    import odoo.service.server
+    from odoo import SUPERUSER_ID, api
+    from odoo.modules.registry import Registry
+    from odoo.tools import config
+    from odoo.tools.pdf import PdfReader
+
+    config.parse_config(["-d", opts.db, f"--addons-path={opts.addons_path}", "--log-level=warn", *db_args()])
+    odoo.service.server.load_server_wide_modules()
+    registry = Registry.new(opts.db)
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["ir.config_parameter"].set_param("report.url", f"http://127.0.0.1:{opts.port}")
+        started = time.perf_counter()
+        pickings = setup_pickings(env, opts.n_small + opts.n_large)
+        waves = []
+        for chunk in (pickings[: opts.n_small], pickings[opts.n_small :]):
+            wave = env["stock.picking.batch"].create(
+                {"picking_ids": [(6, 0, chunk.ids)], "picking_type_id": chunk[0].picking_type_id.id}
+            )
+            wave.action_confirm()
+            waves.append(wave.id)
+        small_ids = pickings[: opts.n_small].ids
+        cr.commit()
+        print(f"setup: {len(pickings)} deliveries packed in 2 waves in {time.perf_counter() - started:.0f} s")
+
+    def timed(func):
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env.invalidate_all()
+            started = time.perf_counter()
+            result = func(env)
+            cr.commit()
+            return result, time.perf_counter() - started
+
+    # Warm up both report paths once (asset bundles, templates), then measure.
+    timed(lambda env: env["ir.actions.report"]._render_qweb_pdf("stock.action_report_delivery", small_ids[:2]))
+    timed(lambda env: env["stock.picking"].browse(small_ids[:2])._oms_label_pages())
+
+    slips, slip_seconds = timed(
+        lambda env: env["ir.actions.report"]._render_qweb_pdf("stock.action_report_delivery", small_ids)[0]
+    )
+    slip_pages = len(PdfReader(io.BytesIO(slips)).pages)
+    print(f"(a) Odoo delivery slips, {len(small_ids)} deliveries: {slip_seconds:.2f} s, {slip_pages} pages")
+    (wave_pdf, printed, skipped), wave_seconds = timed(
+        lambda env: env["stock.picking.batch"].browse(waves[0])._oms_wave_pdf(reprint=True)
+    )
+    wave_pages = len(PdfReader(io.BytesIO(wave_pdf)).pages)
+    assert len(printed) == len(small_ids) and not skipped, (len(printed), skipped)
+    print(
+        f"(b) OMS wave document, {len(printed)} deliveries (pick list + slip + label each): "
+        f"{wave_seconds:.2f} s, {wave_pages} pages"
+    )
+    rss_before = max_rss_mb()
+
+    def large(env):
+        job, _created = env["oms.wave.print"]._request(env["stock.picking.batch"].browse(waves[1]), reprint=True)
+        job._run()
+        return job.state, job.delivery_count, job.attachment_id
+
+    (state, count, attachment), large_seconds = timed(large)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        raw = env["ir.attachment"].browse(attachment.id).raw if attachment else b""
+        large_pages = len(PdfReader(io.BytesIO(raw)).pages) if raw else 0
+    print(
+        f"(c) OMS wave document, {opts.n_large} deliveries through the background job: {state}, {count} deliveries, "
+        f"{large_pages} pages, {len(raw) / 1e6:.1f} MB, {large_seconds:.1f} s, "
+        f"peak memory of the Odoo process {max_rss_mb():.0f} MB (before: {rss_before:.0f} MB)"
+    )
+    print(
+        f"ratio b/a={wave_seconds / slip_seconds:.2f} (goal <= 1.5, for {wave_pages / slip_pages:.1f}x the pages); "
+        f"{opts.n_large}-delivery wave completed: {state == 'done' and count == opts.n_large}"
+    )
+
+
+def main():
+    opts = parse_args()
+    create_database(opts)
+    server = start_server(opts)
+    try:
+        run(opts)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if not opts.keep:
+            from odoo.sql_db import close_all
+
+            close_all()
+            subprocess.run(["dropdb", "--if-exists", opts.db], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+import logging
+import traceback
+
+from psycopg2.errors import UniqueViolation
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+
+class OmsWavePrint(models.Model):
+    """A wave's document built in the background; one active job per wave, whoever clicks."""
+
+    _name = "oms.wave.print"
+    _description = "Wave Print Job"
+    _order = "id desc"
+
+    batch_id = fields.Many2one("stock.picking.batch", string="Wave", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="batch_id.company_id", store=True)
+    user_id = fields.Many2one("res.users", string="Requested By", required=True, default=lambda self: self.env.user)
+    state = fields.Selection(
+        [("queued", "Queued"), ("running", "Building"), ("done", "Ready"), ("failed", "Failed")],
+        default="queued",
+        required=True,
+    )
+    content = fields.Selection(
+        [("all", "Pick list, slips and labels"), ("labels", "Labels only"), ("slips", "Slips only")],
+        default="all",
+        required=True,
+    )
+    reverse = fields.Boolean(string="Reverse Order")
+    reprint = fields.Boolean()
+    progress = fields.Integer(help="Percent of the wave's deliveries rendered.")
+    delivery_count = fields.Integer(string="Printed Deliveries", readonly=True)
+    skipped_count = fields.Integer(string="Skipped Deliveries", readonly=True)
+    skipped_note = fields.Text(string="Skipped", readonly=True)
+    attachment_id = fields.Many2one("ir.attachment", string="Document", readonly=True)
+    error = fields.Text(readonly=True)
+    started_at = fields.Datetime(readonly=True)
+    done_at = fields.Datetime(readonly=True)
+
+    _one_active_job_per_wave = models.UniqueIndex(
+        "(batch_id) WHERE state IN ('queued', 'running')",
+        "This wave's document is already being built.",
+    )
+
+    @api.model
+    def _request(self, wave, content="all", reverse=False, reprint=False):
+        """The wave's active job, created if there is none (concurrent clicks end in the same job)."""
+        wave.check_access("read")
+        self = self.sudo()  # the job is the system's, on behalf of the user (user_id)
+        active = self.search([("batch_id", "=", wave.id), ("state", "in", ("queued", "running"))], limit=1)
+        if active:
+            return active, False
+        try:
+            with self.env.cr.savepoint():
+                job = self.create(
+                    {
+                        "batch_id": wave.id,
+                        "user_id": self.env.uid,
+                        "content": content,
+                        "reverse": reverse,
+                        "reprint": reprint,
+                    }
+                )
+        except UniqueViolation:
+            # Another worker created it between our search and our insert: theirs is the job.
+            job = self.search([("batch_id", "=", wave.id), ("state", "in", ("queued", "running"))], limit=1)
+            return job, False
+        self.env.ref("oms_ecommerce.ir_cron_oms_wave_print")._trigger()
+        return job, True
+
+    def _run(self, commit=None):
+        """Build the document; ``commit`` (the cron's) makes the progress visible to the users meanwhile."""
+        self.ensure_one()
+        self.write({"state": "running", "started_at": fields.Datetime.now(), "progress": 0})
+        if commit:
+            commit()
+        wave = self.batch_id.with_user(self.user_id).with_context(lang=self.user_id.lang)
+
+        def progress(done, total):
+            self.progress = int(100 * done / total)
+            if commit:
+                commit()
+
+        try:
+            pdf, printed, skipped = wave._oms_wave_pdf(
+                content=self.content, reverse=self.reverse, reprint=self.reprint, progress=progress
+            )
+        except Exception as error:
+            _logger.warning("Wave print job %s failed:\n%s", self.id, traceback.format_exc())
+            message = error.args[0] if isinstance(error, UserError) and error.args else repr(error)
+            self.write({"state": "failed", "error": message, "done_at": fields.Datetime.now()})
+            self.batch_id.message_post(
+                body=self.env._("The wave document could not be built: %(error)s", error=message),
+                partner_ids=self.user_id.partner_id.ids,
+                subtype_xmlid="mail.mt_note",
+            )
+            return False
+        attachment = wave.sudo()._oms_attach_wave_pdf(pdf, printed, skipped, user=self.user_id)
+        self.write(
+            {
+                "state": "done",
+                "progress": 100,
+                "attachment_id": attachment.id,
+                "delivery_count": len(printed),
+                "skipped_count": len(skipped),
+                "skipped_note": "\n".join(f"{p.name}: {why}" for p, why in skipped.items()) or False,
+                "done_at": fields.Datetime.now(),
+            }
+        )
+        return True
+
+    @api.model
+    def _cron_run_jobs(self):
+        """Build the queued wave documents, one job at a time; several workers never take the same job."""
+        Cron = self.env["ir.cron"]
+        while True:
+            self.env.flush_all()  # the jobs' states as written so far
+            self.env.cr.execute(
+                "SELECT id FROM oms_wave_print WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                return
+            job = self.browse(row[0])
+            job._run(commit=Cron._commit_progress)
+            Cron._commit_progress(1)
+
+    def action_download(self):
+        self.ensure_one()
+        if not self.attachment_id:
+            raise UserError(self.env._("The document of this job is not ready."))
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self.attachment_id.id}?download=true",
+            "target": "self",
+        }
+
+
+class OmsWavePrintWizard(models.TransientModel):
+    _name = "oms.wave.print.wizard"
+    _description = "Print a Wave"
+
+    batch_id = fields.Many2one("stock.picking.batch", string="Wave", required=True)
+    content = fields.Selection(
+        [("all", "Pick list, slips and labels"), ("labels", "Labels only"), ("slips", "Slips only")],
+        default="all",
+        required=True,
+    )
+    reverse = fields.Boolean(string="Reverse Order", help="Last page first, for printers that stack pages face up.")
+    reprint = fields.Boolean(help="Also print the deliveries whose label (or slip) was printed before.")
+    delivery_count = fields.Integer(compute="_compute_counts")
+    skipped_count = fields.Integer(compute="_compute_counts")
+    background = fields.Boolean(compute="_compute_counts")
+
+    @api.depends("batch_id", "content", "reprint")
+    def _compute_counts(self):
+        for wizard in self:
+            selected, skipped = wizard.batch_id._oms_wave_selection(wizard.content, wizard.reprint)
+            wizard.delivery_count = len(selected)
+            wizard.skipped_count = len(skipped)
+            wizard.background = len(selected) > wizard.batch_id._oms_background_threshold()
+
+    def action_print(self):
+        self.ensure_one()
+        wave = self.batch_id
+        if self.background:
+            job, created = self.env["oms.wave.print"]._request(wave, self.content, self.reverse, self.reprint)
+            message = (
+                self.env._(
+                    "The document of wave %(wave)s is being built; you get a notification when it is ready.",
+                    wave=wave.name,
+                )
+                if created
+                else self.env._(
+                    "Wave %(wave)s is already being printed by %(user)s (%(progress)s%%): its document will be "
+                    "attached to the wave.",
+                    wave=wave.name,
+                    user=job.user_id.name,
+                    progress=job.progress,
+                )
+            )
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "message": message,
+                    "type": "info",
+                    "sticky": False,
+                    "next": {"type": "ir.actions.act_window_close"},
+                },
+            }
+        pdf, printed, skipped = wave._oms_wave_pdf(content=self.content, reverse=self.reverse, reprint=self.reprint)
+        attachment = wave._oms_attach_wave_pdf(pdf, printed, skipped)
+        return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}

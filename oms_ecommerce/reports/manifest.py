@@ -1,0 +1,21 @@
+from odoo import api, models
+
+
+class ReportManifest(models.AbstractModel):
+    _name = "report.oms_ecommerce.report_manifest"
+    _description = "Courier Manifest"
+
+    @api.model
+    def _get_report_values(self, docids, data=None):
+        manifests = self.env["oms.manifest"].browse(docids)
+        tables = {}
+        for manifest in manifests:
+            rows = manifest.picking_ids._oms_manifest_rows()
+            tables[manifest.id] = {"rows": rows, "totals": manifest.picking_ids._oms_manifest_totals(rows)}
+        return {
+            "doc_ids": docids,
+            "doc_model": "oms.manifest",
+            "docs": manifests,
+            "columns": self.env["stock.picking"]._oms_manifest_columns(),
+            "tables": tables,
+        }

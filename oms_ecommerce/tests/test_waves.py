@@ -1,0 +1,346 @@
+import base64
+import io
+from datetime import datetime
+from unittest.mock import patch
+
+import openpyxl
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import config, mute_logger
+from odoo.tools.pdf import PdfReader
+
+from ..models.oms_wave_print import OmsWavePrint
+from .common import OmsPackingCommon, order_payload
+
+
+class OmsWaveCommon(OmsPackingCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ship_product = cls.env["product.product"].create({"name": "OMS Express Shipping", "type": "service"})
+        cls.express = cls.env["delivery.carrier"].create(
+            {
+                "name": "OMS Express",
+                "delivery_type": "fixed",
+                "fixed_price": 9.0,
+                "product_id": ship_product.id,
+                "tracking_url": "https://express.example.com/<shipmenttrackingnumber>",
+            }
+        )
+        cls.channel.carrier_map_ids = [(0, 0, {"method": "express", "carrier_id": cls.express.id})]
+
+    def deliveries(self, count, prefix="wv", **overrides):
+        return self.env["stock.picking"].concat(*(self.delivery(f"{prefix}-{i}", **overrides) for i in range(count)))
+
+    def packed(self, count, prefix="wp", **overrides):
+        pickings = self.deliveries(count, prefix, **overrides)
+        for picking in pickings:
+            self.pack_all(picking, tracking_ref=f"{picking.sale_id.oms_external_id}-T".upper())
+        return pickings
+
+    def wave(self, pickings):
+        wave = self.env["stock.picking.batch"].create(
+            {"picking_ids": [(6, 0, pickings.ids)], "picking_type_id": pickings[0].picking_type_id.id}
+        )
+        wave.action_confirm()
+        return wave
+
+
+@tagged("post_install", "-at_install")
+class TestWaveRules(OmsWaveCommon):
+    def test_rules_group_by_carrier_within_the_limits(self):
+        standard = self.deliveries(3, "std")
+        express = self.deliveries(2, "exp", shipping={"method": "express", "price": 9.0})
+        rule = self.env["oms.wave.rule"].create(
+            {"name": "Test", "max_pickings": 2, "channel_ids": [(6, 0, self.channel.ids)]}
+        )
+        waves = rule._build_waves()
+        self.assertEqual(len(waves), 3)
+        self.assertEqual(sorted(len(w.picking_ids) for w in waves), [1, 2, 2])
+        for wave in waves:
+            self.assertEqual(len(wave.picking_ids.carrier_id), 1, "a wave never mixes carriers")
+            self.assertEqual(wave.state, "in_progress")
+            self.assertEqual(wave.oms_wave_rule_id, rule)
+        self.assertEqual((standard | express).batch_id, waves)
+        self.assertIn("OMS Express", waves.filtered(lambda w: w.picking_ids <= express).description)
+        self.assertEqual(rule.last_wave_count, 3)
+        # Deliveries already in a wave stay where they are.
+        self.assertFalse(rule._build_waves())
+
+    def test_rule_filters_weight_and_cutoff(self):
+        other_channel = self.channel.copy({"name": "Other", "code": "other-shop", "secret": "x"})
+        [(_status, body)] = self.receive(order_payload("oc-1"), channel=other_channel)
+        self.env["sale.order"].browse(body["id"]).action_confirm()
+        pickings = self.deliveries(3, "cut")
+        self.company.resource_calendar_id.tz = "UTC"
+        now = datetime(2026, 11, 26, 12, 0)
+        pickings[0].sale_id.oms_placed_at = datetime(2026, 11, 26, 11, 0)  # after the 10:00 cutoff
+        pickings[1].sale_id.oms_placed_at = datetime(2026, 11, 26, 9, 0)
+        pickings[2].sale_id.oms_placed_at = datetime(2026, 11, 25, 16, 0)
+        rule = self.env["oms.wave.rule"].create(
+            {
+                "name": "Morning",
+                "cutoff_hour": 10.0,
+                "max_weight": 1.0,  # each delivery weighs 0.8 kg of products: one per wave
+                "channel_ids": [(6, 0, self.channel.ids)],
+                "carrier_ids": [(6, 0, self.carrier.ids)],
+            }
+        )
+        waves = rule._build_waves(now=now)
+        self.assertEqual(len(waves), 2)
+        self.assertEqual(waves.picking_ids, pickings[1:])
+        self.assertFalse(pickings[0].batch_id, "placed after today's cutoff: tomorrow's wave")
+        with self.assertRaises(UserError):
+            rule.write({"max_pickings": 0})
+
+    def test_wave_progress(self):
+        pickings = self.deliveries(3, "prg")
+        wave = self.wave(pickings)
+        self.assertEqual(
+            (wave.oms_delivery_count, wave.oms_printed_count, wave.oms_packed_count, wave.oms_shipped_count),
+            (3, 0, 0, 0),
+        )
+        self.pack_all(pickings[0], tracking_ref="PRG0")
+        self.pack_all(pickings[1], tracking_ref="PRG1")
+        pickings[0]._oms_log_print("label_zpl")
+        wave.invalidate_recordset()
+        self.assertEqual(
+            (wave.oms_delivery_count, wave.oms_printed_count, wave.oms_packed_count, wave.oms_shipped_count),
+            (3, 1, 2, 0),
+        )
+        self.pack_all(pickings[2], tracking_ref="PRG2")
+        for picking in pickings:
+            picking.move_ids.picked = True
+        wave.action_done()  # the wave is validated as a whole
+        wave.invalidate_recordset()
+        self.assertEqual(
+            (wave.oms_delivery_count, wave.oms_printed_count, wave.oms_packed_count, wave.oms_shipped_count),
+            (3, 1, 3, 3),
+        )
+
+    def test_add_orders_to_a_wave(self):
+        pickings = self.deliveries(2, "add")
+        action = pickings.sale_id.action_oms_add_to_wave()
+        self.assertEqual(action["res_model"], "stock.picking.to.batch")
+        self.assertEqual(sorted(action["context"]["active_ids"]), sorted(pickings.ids))
+        wizard = self.env["stock.picking.to.batch"].with_context(**action["context"]).create({"mode": "new"})
+        wizard.attach_pickings()
+        self.assertEqual(len(pickings.batch_id), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestWavePrinting(HttpCase, OmsWaveCommon):
+    """The wave's one document, rendered by wkhtmltopdf and read back page by page."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].sudo().set_param("report.url", f"http://127.0.0.1:{config['http_port']}")
+        cls.Report = cls.env["ir.actions.report"].with_context(force_report_rendering=True)
+
+    def _texts(self, pdf):
+        return [" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+    def _two_deliveries(self):
+        first = self.delivery("ord-1")
+        mug_line, tea_line = self.lines(first, self.mug), self.lines(first, self.tea)
+        first._oms_pack(
+            [
+                {
+                    "lines": [(mug_line, 1), (tea_line, 1)],
+                    "package_type": self.box,
+                    "weight": 0.65,
+                    "tracking_ref": "ORD1A",
+                },
+                {"lines": [(mug_line, 1)], "package_type": self.box, "weight": 0.55, "tracking_ref": "ORD1B"},
+            ]
+        )
+        second = self.delivery("ord-2")
+        self.pack_all(second, tracking_ref="ORD2A")
+        return first, second
+
+    def test_page_order_pick_list_then_slip_and_labels_per_delivery(self):
+        first, second = self._two_deliveries()
+        wave = self.wave(first | second)
+        pdf, printed, skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf()
+        self.assertEqual(printed, first | second)
+        self.assertFalse(skipped)
+        pages = self._texts(pdf)
+        self.assertEqual(len(pages), 6, "\n".join(p[:150] for p in pages))
+        self.assertIn(f"Pick List {wave.name}", pages[0])
+        # Grouped by location then SKU, quantities summed, with the deliveries they belong to.
+        self.assertRegex(pages[0], rf"WH/Stock OMS-MUG OMS Mug 4 Units {first.name}, {second.name}")
+        self.assertRegex(pages[0], rf"WH/Stock OMS-TEA OMS Tea 2 Units {first.name}, {second.name}")
+        self.assertIn(f"Packing Slip {first.name}", pages[1])
+        self.assertIn("ORD1A", pages[2])
+        self.assertIn("Parcel 1 of 2", pages[2])
+        self.assertIn("ORD1B", pages[3])
+        self.assertIn(f"Packing Slip {second.name}", pages[4])
+        self.assertIn("ORD2A", pages[5])
+        # Face-up printers: the same pages, last first.
+        pdf, _printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf(
+            reverse=True, reprint=True
+        )
+        reversed_pages = self._texts(pdf)
+        self.assertEqual(len(reversed_pages), 6)
+        self.assertIn("ORD2A", reversed_pages[0])
+        self.assertIn(f"Packing Slip {second.name}", reversed_pages[1])
+        self.assertIn(f"Pick List {wave.name}", reversed_pages[5])
+        # Labels only.
+        pdf, _printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf(
+            content="labels", reprint=True
+        )
+        pages = self._texts(pdf)
+        self.assertEqual(len(pages), 4)
+        self.assertNotIn("Packing Slip", " ".join(pages))
+
+    def test_printed_and_unpacked_deliveries_are_skipped_and_named(self):
+        first, second = self._two_deliveries()
+        unpacked = self.delivery("ord-3")
+        wave = self.wave(first | second | unpacked)
+        first._oms_log_print("label_zpl")
+        pdf, printed, skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf()
+        self.assertEqual(printed, second)
+        self.assertEqual(skipped, {first: "label already printed", unpacked: "not packed yet"})
+        pages = self._texts(pdf)
+        self.assertEqual(len(pages), 3)  # pick list, slip and label of the second delivery
+        self.assertIn(f"Skipped {first.name}: label already printed {unpacked.name}: not packed yet", pages[0])
+        with self.assertRaisesRegex(UserError, "Nothing to print in wave"):
+            wave._oms_wave_pdf()
+        pdf, printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf(reprint=True)
+        self.assertEqual(printed, first | second)
+
+    def test_large_wave_prints_once_in_the_background(self):
+        first, second = self._two_deliveries()
+        wave = self.wave(first | second)
+        self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "1")
+        wizard = self.env["oms.wave.print.wizard"].with_user(self.oms_user).create({"batch_id": wave.id})
+        self.assertTrue(wizard.background)
+        action = wizard.action_print()
+        self.assertIn("is being built", action["params"]["message"])
+        # A second user clicks meanwhile: the same job, and they are told.
+        again = (
+            self.env["oms.wave.print.wizard"].with_user(self.oms_manager).create({"batch_id": wave.id}).action_print()
+        )
+        self.assertIn("already being printed by", again["params"]["message"])
+        job = self.env["oms.wave.print"].search([("batch_id", "=", wave.id)])
+        self.assertEqual(len(job), 1)
+        self.assertEqual((job.state, job.user_id), ("queued", self.oms_user))
+        # Two workers racing past the check: the database keeps one active job per wave.
+        real_search = OmsWavePrint.search
+        calls = []
+
+        def racing_search(records, domain, *args, **kwargs):
+            calls.append(domain)
+            return records.browse() if len(calls) == 1 else real_search(records, domain, *args, **kwargs)
+
+        with patch.object(OmsWavePrint, "search", racing_search), mute_logger("odoo.sql_db"):
+            raced, created = self.env["oms.wave.print"]._request(wave)
+        self.assertEqual((raced, created), (job, False))
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            self.env["oms.wave.print"].create({"batch_id": wave.id, "user_id": self.oms_manager.id})
+        # The scheduled action builds it, with progress, and tells who asked.
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda *a, **k: 0.0):
+            self.env["oms.wave.print"].with_context(force_report_rendering=True)._cron_run_jobs()
+        self.assertRecordValues(job, [{"state": "done", "progress": 100, "delivery_count": 2, "skipped_count": 0}])
+        self.assertEqual(job.attachment_id.res_model, "stock.picking.batch")
+        self.assertEqual(job.attachment_id.res_id, wave.id)
+        self.assertEqual(len(PdfReader(io.BytesIO(base64.b64decode(job.attachment_id.datas))).pages), 6)
+        message = wave.message_ids[0]
+        self.assertIn(job.attachment_id, message.attachment_ids)
+        self.assertIn(self.oms_user.partner_id, message.partner_ids)
+        self.assertIn("2 deliveries printed", message.body)
+        # Done: a new click starts a new job.
+        self.assertTrue(self.env["oms.wave.print"]._request(wave, reprint=True)[1])
+
+    def test_small_wave_downloads_at_once(self):
+        first, second = self._two_deliveries()
+        wave = self.wave(first | second)
+        wizard = (
+            self.env["oms.wave.print.wizard"].with_context(force_report_rendering=True).create({"batch_id": wave.id})
+        )
+        self.assertFalse(wizard.background)
+        action = wizard.action_print()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
+        self.assertEqual(attachment.res_id, wave.id)
+        self.assertTrue(first.oms_label_printed_at and second.oms_slip_printed_at)
+
+    def test_manifest_hand_over_pdf_and_xlsx(self):
+        cod = self.delivery("man-1", payment={"status": "cod", "method": "cod", "amount": 0})
+        mug_line, tea_line = self.lines(cod, self.mug), self.lines(cod, self.tea)
+        cod._oms_pack(
+            [
+                {
+                    "lines": [(mug_line, 1), (tea_line, 1)],
+                    "package_type": self.box,
+                    "weight": 0.65,
+                    "tracking_ref": "MAN1A",
+                },
+                {"lines": [(mug_line, 1)], "package_type": self.box, "weight": 0.55, "tracking_ref": "MAN1B"},
+            ]
+        )
+        paid = self.delivery("man-2")
+        self.pack_all(paid, weight=1.02, tracking_ref="MAN2A")
+        express = self.delivery("man-3", shipping={"method": "express", "price": 9.0})
+        self.pack_all(express, tracking_ref="MAN3A")
+        express_wave = self.wave(express)
+        for picking in cod | paid | express:
+            self.ship(picking)
+        handover = self.env["oms.handover"].with_user(self.oms_user).create({"carrier_id": self.carrier.id})
+        self.assertEqual(handover.picking_ids, cod | paid, "the carrier's shipped deliveries not handed over yet")
+        action = handover.action_hand_over()
+        manifest = self.env["oms.manifest"].browse(action["res_id"])
+        self.assertEqual(manifest.picking_ids, cod | paid)
+        self.assertTrue(cod.oms_handed_over_at and paid.oms_handed_over_at)
+        self.assertFalse(express.oms_manifest_id)
+        amount = cod.sale_id.amount_total
+        self.assertRecordValues(
+            manifest, [{"delivery_count": 2, "parcel_count": 3, "total_weight": 2.22, "cod_total": amount}]
+        )
+        # XLSX: a row per parcel, then the totals.
+        action = manifest.action_export_xlsx()
+        attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
+        sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(attachment.datas))).active
+        rows = list(sheet.iter_rows(values_only=True))
+        self.assertEqual(rows[0][:3], ("Delivery", "Order", "Channel Ref."))
+        self.assertEqual([row[6] for row in rows[1:4]], ["MAN1A", "MAN1B", "MAN2A"])
+        self.assertEqual([row[5] for row in rows[1:4]], ["1/2", "2/2", "1/1"])
+        self.assertEqual([row[8] for row in rows[1:4]], [amount, 0, 0])
+        self.assertEqual(rows[4][0], "Total")
+        self.assertEqual(rows[4][5], 3)
+        self.assertAlmostEqual(rows[4][7], 2.22)
+        self.assertAlmostEqual(rows[4][8], amount)
+        # PDF: the same rows and totals, and a signature line.
+        pdf, _type = self.Report._render_qweb_pdf("oms_ecommerce.action_report_manifest", manifest.ids)
+        text = " ".join(self._texts(pdf))
+        for number in ("MAN1A", "MAN1B", "MAN2A"):
+            self.assertIn(number, text)
+        self.assertNotIn("MAN3A", text)
+        self.assertIn(f"Total 3 parcels, 2 deliveries 2.22 {amount:.2f}", text)
+        self.assertIn("Name, date and signature", text)
+        with self.assertRaisesRegex(UserError, "No shipped delivery of OMS Post is waiting"):
+            self.env["oms.handover"].create({"carrier_id": self.carrier.id}).action_hand_over()
+        # Any list of waves exports the same columns.
+        action = express_wave.action_oms_export_xlsx()
+        attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
+        rows = list(
+            openpyxl.load_workbook(io.BytesIO(base64.b64decode(attachment.datas))).active.iter_rows(values_only=True)
+        )
+        self.assertEqual(rows[1][6], "MAN3A")
+
+    def test_access(self):
+        first, second = self._two_deliveries()
+        wave = self.wave(first | second)
+        packer = new_test_user(self.env, "wave_packer", groups="stock.group_stock_user")
+        _pdf, printed, _skipped = wave.with_user(packer).with_context(force_report_rendering=True)._oms_wave_pdf()
+        self.assertEqual(printed, first | second)
+        salesman = new_test_user(self.env, "wave_sales", groups="sales_team.group_sale_salesman")
+        with self.assertRaises(AccessError):
+            wave.with_user(salesman)._oms_wave_pdf(reprint=True)
+        with self.assertRaises(AccessError):
+            self.env["oms.wave.rule"].with_user(packer).create({"name": "Mine"})
+        with self.assertRaises(AccessError):
+            self.env["oms.wave.print"].with_user(packer).create({"batch_id": wave.id})
