@@ -120,6 +120,18 @@ class TestWaveRules(OmsWaveCommon):
             (3, 1, 3, 3),
         )
 
+    def test_wave_labels_as_zpl(self):
+        pickings = self.packed(2, "zw")
+        unpacked = self.delivery("zw-x")
+        wave = self.wave(pickings | unpacked)
+        action = wave.action_oms_print_wave_zpl()
+        self.assertEqual(action["context"]["active_ids"], pickings.ids, "the packed deliveries, in wave order")
+        text, _type = self.env["ir.actions.report"]._render_qweb_text(
+            "oms_ecommerce.action_report_shipping_label_zpl", action["context"]["active_ids"]
+        )
+        self.assertEqual(str(text).count("^XA"), 2)
+        self.assertLess(str(text).index("ZW-0-T"), str(text).index("ZW-1-T"))
+
     def test_add_orders_to_a_wave(self):
         pickings = self.deliveries(2, "add")
         action = pickings.sale_id.action_oms_add_to_wave()
