@@ -198,23 +198,30 @@ class OmsHandover(models.TransientModel):
         help="Shipped deliveries of the carrier not handed over yet.",
     )
 
+    def _candidate_domain(self):
+        self.ensure_one()
+        domain = [
+            ("picking_type_code", "=", "outgoing"),
+            ("state", "=", "done"),
+            ("carrier_id", "=", self.carrier_id.id),
+            ("oms_manifest_id", "=", False),
+            ("company_id", "in", self.env.companies.ids),
+        ]
+        if self.batch_ids:
+            domain.append(("batch_id", "in", self.batch_ids.ids))
+        return domain
+
     @api.depends("carrier_id", "batch_ids")
     def _compute_picking_ids(self):
         for wizard in self:
-            domain = [
-                ("picking_type_code", "=", "outgoing"),
-                ("state", "=", "done"),
-                ("carrier_id", "=", wizard.carrier_id.id),
-                ("oms_manifest_id", "=", False),
-                ("company_id", "in", self.env.companies.ids),
-            ]
-            if wizard.batch_ids:
-                domain.append(("batch_id", "in", wizard.batch_ids.ids))
-            wizard.picking_ids = self.env["stock.picking"].search(domain, order="id") if wizard.carrier_id else False
+            wizard.picking_ids = (
+                self.env["stock.picking"].search(wizard._candidate_domain(), order="id") if wizard.carrier_id else False
+            )
 
     def action_hand_over(self):
         self.ensure_one()
-        pickings = self.picking_ids.filtered(lambda p: not p.oms_manifest_id)
+        # Only what the carrier may take: its shipped deliveries not handed over yet (whatever was added by hand).
+        pickings = self.picking_ids.filtered_domain(self._candidate_domain())
         if not pickings:
             raise UserError(
                 self.env._(

@@ -88,9 +88,13 @@ class OmsWavePrint(models.Model):
             pdf, printed, skipped = wave._oms_wave_pdf(
                 content=self.content, reverse=self.reverse, reprint=self.reprint, progress=progress
             )
-        except Exception as error:
+        except Exception as error:  # the job must end, failed, with the reason for the user
             _logger.warning("Wave print job %s failed:\n%s", self.id, traceback.format_exc())
             message = error.args[0] if isinstance(error, UserError) and error.args else repr(error)
+            if commit:
+                # In the scheduled action: take back what this run wrote since its last commit (a database
+                # error leaves the transaction unusable otherwise).
+                self.env.cr.rollback()
             self.write({"state": "failed", "error": message, "done_at": fields.Datetime.now()})
             self.batch_id.message_post(
                 body=self.env._("The wave document could not be built: %(error)s", error=message),
@@ -116,6 +120,20 @@ class OmsWavePrint(models.Model):
     def _cron_run_jobs(self):
         """Build the queued wave documents, one job at a time; several workers never take the same job."""
         Cron = self.env["ir.cron"]
+        # A worker killed while building (time or memory limit) leaves its job running: end it, so that the
+        # wave can be printed again.
+        stale = self.search(
+            [("state", "=", "running"), ("started_at", "<", fields.Datetime.subtract(fields.Datetime.now(), hours=1))]
+        )
+        for job in stale:
+            job.write(
+                {"state": "failed", "error": self.env._("Interrupted (the worker stopped): print the wave again.")}
+            )
+            job.batch_id.message_post(
+                body=self.env._("The wave document was interrupted: print the wave again."),
+                partner_ids=job.user_id.partner_id.ids,
+                subtype_xmlid="mail.mt_note",
+            )
         while True:
             self.env.flush_all()  # the jobs' states as written so far
             self.env.cr.execute(
@@ -126,7 +144,10 @@ class OmsWavePrint(models.Model):
                 return
             job = self.browse(row[0])
             job._run(commit=Cron._commit_progress)
-            Cron._commit_progress(1)
+            if not Cron._commit_progress(1):
+                # This run's time is up: the scheduled action comes back for the next jobs.
+                self.env.ref("oms_ecommerce.ir_cron_oms_wave_print")._trigger()
+                return
 
     def action_download(self):
         self.ensure_one()
@@ -180,6 +201,10 @@ class OmsWavePrintWizard(models.TransientModel):
                     wave=wave.name,
                     user=job.user_id.name,
                     progress=job.progress,
+                )
+                if job
+                else self.env._(
+                    "Wave %(wave)s is already being printed: its document will be attached to the wave.", wave=wave.name
                 )
             )
             return {

@@ -55,11 +55,10 @@ class OmsWaveRule(models.Model):
         self.ensure_one()
         if not self.cutoff_hour:
             return False
-        tz = pytz.timezone(self.company_id.resource_calendar_id.tz or self.env.user.tz or "UTC")
+        tz = pytz.timezone(self.company_id.resource_calendar_id.tz or self.company_id.partner_id.tz or "UTC")
         now = now or fields.Datetime.now()
         local_now = pytz.utc.localize(now).astimezone(tz)
-        hours = int(self.cutoff_hour)
-        minutes = round((self.cutoff_hour - hours) * 60)
+        hours, minutes = divmod(round(self.cutoff_hour * 60), 60)
         local_cutoff = tz.localize(datetime.combine(local_now.date(), time(hours, minutes)))
         return min(local_cutoff, local_now).astimezone(pytz.utc).replace(tzinfo=None)
 
@@ -71,6 +70,7 @@ class OmsWaveRule(models.Model):
             ("state", "=", "assigned"),
             ("batch_id", "=", False),
             ("sale_id.oms_channel_id", "!=", False),
+            ("sale_id.oms_hold", "=", False),  # an order on hold is not picked
         ]
         if self.warehouse_id:
             domain.append(("picking_type_id.warehouse_id", "=", self.warehouse_id.id))

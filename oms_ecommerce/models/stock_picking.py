@@ -297,6 +297,15 @@ class StockPicking(models.Model):
 
     # --------------------------------------------------------------- printing
 
+    def _oms_label_problem(self):
+        """Why this delivery gets no label (False: it gets one)."""
+        self.ensure_one()
+        try:
+            self._oms_check_labels_printable()
+        except UserError as error:
+            return error.args[0].split("\n", 1)[-1].split(": ", 1)[-1]
+        return False
+
     def _oms_check_labels_printable(self):
         """Labels only for weighed parcels whose weight passed the check (or a manager's override)."""
         problems = []
@@ -506,11 +515,11 @@ class StockPicking(models.Model):
             "oms_ecommerce.action_report_packing_slip", self.ids
         )
         pages = list(PdfReader(io.BytesIO(pdf)).pages)
-        # Each slip starts on a new page with its title; a long slip continues on the next pages.
+        # Each slip starts on a new page with its (invisible) marker; a long slip continues on the next pages.
         starts, index = [], 0
         for picking in self:
-            title = f"Packing Slip {picking.name}"
-            while index < len(pages) and title not in " ".join((pages[index].extract_text() or "").split()):
+            marker = f"#OMS-SLIP:{picking.name}#"
+            while index < len(pages) and marker not in "".join((pages[index].extract_text() or "").split()):
                 index += 1
             if index == len(pages):
                 raise UserError(_("The packing slip of %(picking)s is missing from its PDF.", picking=picking.name))

@@ -1,5 +1,6 @@
 import base64
 import io
+from datetime import datetime
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -37,10 +38,9 @@ class StockPickingBatch(models.Model):
         return int(value) if value and value.isdigit() else BACKGROUND_PRINT_THRESHOLD
 
     def _oms_deliveries(self):
-        """The wave's outgoing deliveries, in wave order (the order they were added)."""
-        return self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel").sorted(
-            "id"
-        )
+        """The wave's outgoing deliveries, in wave order: most urgent ship-by first, as the wave rules fill them."""
+        deliveries = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel")
+        return deliveries.sorted(lambda p: (p.sale_id.oms_ship_by or p.scheduled_date or datetime.max, p.id))
 
     def action_oms_pack(self):
         """Pack the wave's deliveries one after the other, in the wave's order."""
@@ -88,6 +88,8 @@ class StockPickingBatch(models.Model):
                 skipped[picking] = self.env._("label already printed")
             elif not reprint and content == "slips" and picking.oms_slip_printed_at:
                 skipped[picking] = self.env._("slip already printed")
+            elif content != "slips" and (problem := picking._oms_label_problem()):
+                skipped[picking] = problem
             else:
                 selected |= picking
         return selected, skipped
@@ -111,18 +113,19 @@ class StockPickingBatch(models.Model):
                     reasons=", ".join(f"{p.name} ({why})" for p, why in skipped.items()) or self.env._("no delivery"),
                 )
             )
-        if content != "slips":
-            selected._oms_check_labels_printable()
-        Report = self.env["ir.actions.report"]
-        pick_list, _type = Report._render_qweb_pdf(
-            "oms_ecommerce.action_report_wave_pick_list",
-            self.ids,
-            data={"picking_ids": selected.ids, "skipped": {p.id: why for p, why in skipped.items()}},
-        )
-        pages = list(PdfReader(io.BytesIO(pick_list)).pages)
+        pages = []
+        if content != "labels":  # a label printer gets labels only
+            pick_list, _type = self.env["ir.actions.report"]._render_qweb_pdf(
+                "oms_ecommerce.action_report_wave_pick_list",
+                self.ids,
+                data={"picking_ids": selected.ids, "skipped": {p.id: why for p, why in skipped.items()}},
+            )
+            pages = list(PdfReader(io.BytesIO(pick_list)).pages)
         done = 0
-        for start in range(0, len(selected), PRINT_CHUNK):
-            chunk = selected[start : start + PRINT_CHUNK]
+        # The prints are logged once, for the whole document, when it is complete.
+        quiet = selected.with_context(oms_print_log=False)
+        for start in range(0, len(quiet), PRINT_CHUNK):
+            chunk = quiet[start : start + PRINT_CHUNK]
             slip_pages = chunk._oms_slip_pages() if content != "labels" else {}
             label_pages = chunk._oms_label_pages() if content != "slips" else {}
             for picking in chunk:
@@ -138,6 +141,10 @@ class StockPickingBatch(models.Model):
             writer.add_page(page)
         buffer = io.BytesIO()
         writer.write(buffer)
+        if content != "slips":
+            selected._oms_log_print("label_pdf")
+        if content != "labels":
+            selected._oms_log_print("packing_slip")
         return buffer.getvalue(), selected, skipped
 
     def _oms_attach_wave_pdf(self, pdf, printed, skipped, user=None):

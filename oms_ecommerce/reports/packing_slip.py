@@ -12,7 +12,7 @@ class ReportPackingSlip(models.AbstractModel):
         pickings = self.env["stock.picking"].browse(docids)
         pickings._oms_check_print_access()
         reprinted = pickings.filtered("oms_slip_printed_at")
-        if (data or {}).get("report_type") in ("pdf", "text"):
+        if (data or {}).get("report_type") in ("pdf", "text") and self.env.context.get("oms_print_log", True):
             pickings._oms_log_print("packing_slip")
         slips = {}
         for picking in pickings:

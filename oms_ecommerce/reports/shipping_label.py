@@ -26,7 +26,7 @@ class ReportShippingLabel(models.AbstractModel):
         pickings = self.env["stock.picking"].browse(docids)
         pickings._oms_check_print_access()
         labels = pickings._oms_label_values(images=self._document == "label_pdf")
-        if (data or {}).get("report_type") in ("pdf", "text"):
+        if (data or {}).get("report_type") in ("pdf", "text") and self.env.context.get("oms_print_log", True):
             pickings._oms_log_print(self._document)
         labels_by_picking = {}
         for label in labels:

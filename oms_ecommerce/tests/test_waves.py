@@ -11,6 +11,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 from odoo.tools.pdf import PdfReader
 
+from ..models import stock_picking_batch
 from ..models.oms_wave_print import OmsWavePrint
 from .common import OmsPackingCommon, order_payload
 
@@ -79,6 +80,8 @@ class TestWaveRules(OmsWaveCommon):
         pickings[0].sale_id.oms_placed_at = datetime(2026, 11, 26, 11, 0)  # after the 10:00 cutoff
         pickings[1].sale_id.oms_placed_at = datetime(2026, 11, 26, 9, 0)
         pickings[2].sale_id.oms_placed_at = datetime(2026, 11, 25, 16, 0)
+        held = self.delivery("cut-held")
+        held.sale_id.sudo()._oms_hold("Address to check")
         rule = self.env["oms.wave.rule"].create(
             {
                 "name": "Morning",
@@ -92,6 +95,7 @@ class TestWaveRules(OmsWaveCommon):
         self.assertEqual(len(waves), 2)
         self.assertEqual(waves.picking_ids, pickings[1:])
         self.assertFalse(pickings[0].batch_id, "placed after today's cutoff: tomorrow's wave")
+        self.assertFalse(held.batch_id, "an order on hold is not picked")
         with self.assertRaises(UserError):
             rule.write({"max_pickings": 0})
 
@@ -200,29 +204,45 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         self.assertIn("ORD2A", reversed_pages[0])
         self.assertIn(f"Packing Slip {second.name}", reversed_pages[1])
         self.assertIn(f"Pick List {wave.name}", reversed_pages[5])
-        # Labels only.
-        pdf, _printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf(
-            content="labels", reprint=True
-        )
+        # Labels only, for the label printer: no A4 pick list, no slips. Rendered one delivery per run here
+        # (as a 1,000-delivery wave is, 100 per run): the chunks merge in wave order.
+        with patch.object(stock_picking_batch, "PRINT_CHUNK", 1):
+            pdf, _printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf(
+                content="labels", reprint=True
+            )
         pages = self._texts(pdf)
-        self.assertEqual(len(pages), 4)
+        self.assertEqual(len(pages), 3)
         self.assertNotIn("Packing Slip", " ".join(pages))
+        self.assertNotIn("Pick List", " ".join(pages))
+        self.assertEqual(
+            [("ORD1A" in p, "ORD1B" in p, "ORD2A" in p) for p in pages],
+            [(True, False, False), (False, True, False), (False, False, True)],
+        )
 
     def test_printed_and_unpacked_deliveries_are_skipped_and_named(self):
         first, second = self._two_deliveries()
         unpacked = self.delivery("ord-3")
-        wave = self.wave(first | second | unpacked)
+        heavy = self.delivery("ord-4")
+        [package] = self.pack_all(heavy, tracking_ref="ORD4A")
+        package.shipping_weight = 3.0  # changed after the check: no label, and the wave still prints
+        wave = self.wave(first | second | unpacked | heavy)
         first._oms_log_print("label_zpl")
         pdf, printed, skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf()
         self.assertEqual(printed, second)
-        self.assertEqual(skipped, {first: "label already printed", unpacked: "not packed yet"})
+        self.assertEqual(set(skipped), {first, unpacked, heavy})
+        self.assertEqual((skipped[first], skipped[unpacked]), ("label already printed", "not packed yet"))
+        self.assertIn("weighs 3.00, expected 1.00", skipped[heavy])
         pages = self._texts(pdf)
         self.assertEqual(len(pages), 3)  # pick list, slip and label of the second delivery
         self.assertIn(f"Skipped {first.name}: label already printed {unpacked.name}: not packed yet", pages[0])
+        self.assertTrue(second.oms_label_printed_at and second.oms_slip_printed_at)
+        package.shipping_weight = 1.0  # weighed again: its label prints next time, the others are done
+        _pdf, printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf()
+        self.assertEqual(printed, heavy)
         with self.assertRaisesRegex(UserError, "Nothing to print in wave"):
-            wave._oms_wave_pdf()
+            wave.with_context(force_report_rendering=True)._oms_wave_pdf()
         pdf, printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf(reprint=True)
-        self.assertEqual(printed, first | second)
+        self.assertEqual(printed, first | second | heavy)
 
     def test_large_wave_prints_once_in_the_background(self):
         first, second = self._two_deliveries()
@@ -265,6 +285,14 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         self.assertIn(self.oms_user.partner_id, message.partner_ids)
         self.assertIn("2 deliveries printed", message.body)
         # Done: a new click starts a new job.
+        new_job, created = self.env["oms.wave.print"]._request(wave, reprint=True)
+        self.assertTrue(created)
+        # A worker killed while building leaves its job running: the next run ends it, the wave is free again.
+        new_job.write({"state": "running", "started_at": "2026-01-01 00:00:00"})
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda *a, **k: 0.0):
+            self.env["oms.wave.print"]._cron_run_jobs()
+        self.assertEqual(new_job.state, "failed")
+        self.assertIn("Interrupted", new_job.error)
         self.assertTrue(self.env["oms.wave.print"]._request(wave, reprint=True)[1])
 
     def test_small_wave_downloads_at_once(self):
@@ -303,6 +331,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
             self.ship(picking)
         handover = self.env["oms.handover"].with_user(self.oms_user).create({"carrier_id": self.carrier.id})
         self.assertEqual(handover.picking_ids, cod | paid, "the carrier's shipped deliveries not handed over yet")
+        handover.picking_ids |= express  # another carrier's parcel added by hand stays out
         action = handover.action_hand_over()
         manifest = self.env["oms.manifest"].browse(action["res_id"])
         self.assertEqual(manifest.picking_ids, cod | paid)
