@@ -515,6 +515,8 @@ class StockPicking(models.Model):
             "oms_ecommerce.action_report_packing_slip", self.ids
         )
         pages = list(PdfReader(io.BytesIO(pdf)).pages)
+        if len(pages) == len(self):  # one page per slip, the usual case: no need to read the pages
+            return {picking: [page] for picking, page in zip(self, pages, strict=True)}
         # Each slip starts on a new page with its (invisible) marker; a long slip continues on the next pages.
         starts, index = [], 0
         for picking in self:

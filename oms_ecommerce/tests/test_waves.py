@@ -295,6 +295,27 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         self.assertIn("Interrupted", new_job.error)
         self.assertTrue(self.env["oms.wave.print"]._request(wave, reprint=True)[1])
 
+    def test_a_long_slip_keeps_its_pages_together(self):
+        products = self.env["product.product"].create(
+            [
+                {"name": f"Long Item {i:02d}", "default_code": f"LONG-{i:02d}", "is_storable": True, "weight": 0.1}
+                for i in range(45)
+            ]
+        )
+        for product in products:
+            self.env["stock.quant"]._update_available_quantity(product, self.warehouse.lot_stock_id, 5)
+        long = self.delivery(
+            "long-1", lines=[{"sku": p.default_code, "quantity": 1, "unit_price": 2.0} for p in products]
+        )
+        short = self.delivery("long-2")
+        pages = (long | short).with_context(force_report_rendering=True)._oms_slip_pages()
+        self.assertGreater(len(pages[long]), 1, "45 lines take more than one page")
+        self.assertEqual(len(pages[short]), 1)
+        texts = ["".join((page.extract_text() or "").split()) for page in pages[long] + pages[short]]
+        self.assertIn(f"#OMS-SLIP:{long.name}#", texts[0])
+        self.assertIn("LONG-44", texts[len(pages[long]) - 1])
+        self.assertIn(f"#OMS-SLIP:{short.name}#", texts[-1])
+
     def test_small_wave_downloads_at_once(self):
         first, second = self._two_deliveries()
         wave = self.wave(first | second)
