@@ -221,8 +221,8 @@ def run(opts):
     )
 
 
-def main():
-    opts = parse_args()
+def run_with_server(opts, run):
+    """Throwaway database with oms_ecommerce, an Odoo server for the report styles, ``run(opts)``, cleanup."""
     create_database(opts)
     server = start_server(opts)
     try:
@@ -235,6 +235,10 @@ def main():
 
             close_all()
             subprocess.run(["dropdb", "--if-exists", opts.db], check=False)
+
+
+def main():
+    run_with_server(parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ import argparse
 import io
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from labels import create_database, db_args, setup_pickings, start_server
+from labels import db_args, run_with_server, setup_pickings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,19 +127,7 @@ def run(opts):
 
 
 def main():
-    opts = parse_args()
-    create_database(opts)
-    server = start_server(opts)
-    try:
-        run(opts)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if not opts.keep:
-            from odoo.sql_db import close_all
-
-            close_all()
-            subprocess.run(["dropdb", "--if-exists", opts.db], check=False)
+    run_with_server(parse_args(), run)
 
 
 if __name__ == "__main__":

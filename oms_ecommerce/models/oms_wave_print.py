@@ -90,7 +90,15 @@ class OmsWavePrint(models.Model):
             )
         except Exception as error:  # the job must end, failed, with the reason for the user
             _logger.warning("Wave print job %s failed:\n%s", self.id, traceback.format_exc())
-            message = error.args[0] if isinstance(error, UserError) and error.args else repr(error)
+            message = (
+                error.args[0]
+                if isinstance(error, UserError) and error.args
+                else self.env._(
+                    "Unexpected error (%(error)s); the details are in the server log. Print the wave again, or "
+                    "tell your administrator if it happens again.",
+                    error=type(error).__name__,
+                )
+            )
             if commit:
                 # In the scheduled action: take back what this run wrote since its last commit (a database
                 # error leaves the transaction unusable otherwise).

@@ -90,6 +90,12 @@ class OmsCommon(TransactionCase):
         )
         cls.Intake = cls.env["oms.intake"]
 
+    @classmethod
+    def _put_in_stock(cls, quantity=50):
+        stock = cls.warehouse.lot_stock_id
+        for product in cls.mug | cls.tea:
+            cls.env["stock.quant"]._update_available_quantity(product, stock, quantity)
+
     def ship(self, picking):
         """Validate a delivery with everything it was asked for."""
         for move in picking.move_ids:
@@ -108,9 +114,7 @@ class OmsPackingCommon(OmsCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        stock = cls.warehouse.lot_stock_id
-        cls.env["stock.quant"]._update_available_quantity(cls.mug, stock, 50)
-        cls.env["stock.quant"]._update_available_quantity(cls.tea, stock, 50)
+        cls._put_in_stock()
         cls.box = cls.env["stock.package.type"].create(
             {"name": "OMS Test Box", "barcode": "OMS-BOX", "base_weight": 0.2, "sequence": -1}
         )

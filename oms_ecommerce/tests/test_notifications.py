@@ -11,9 +11,7 @@ class TestStepNotifications(OmsCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.email = "shop@example.com"
-        stock = cls.warehouse.lot_stock_id
-        cls.env["stock.quant"]._update_available_quantity(cls.mug, stock, 50)
-        cls.env["stock.quant"]._update_available_quantity(cls.tea, stock, 50)
+        cls._put_in_stock()
         cls.carrier.tracking_url = "https://track.example.com/<shipmenttrackingnumber>"
         cls.step_subtype = cls.env.ref("oms_ecommerce.mt_oms_step")
 

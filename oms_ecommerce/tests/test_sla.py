@@ -26,9 +26,7 @@ class TestShipBy(OmsCommon):
             }
         )
         cls.channel.write({"handling_hours": 8, "cutoff_hour": 14, "confirm_policy": "all"})
-        stock = cls.warehouse.lot_stock_id
-        cls.env["stock.quant"]._update_available_quantity(cls.mug, stock, 50)
-        cls.env["stock.quant"]._update_available_quantity(cls.tea, stock, 50)
+        cls._put_in_stock()
 
     def _order(self, external_id, placed_at):
         [(status, body)] = self.receive(order_payload(external_id, placed_at=placed_at))

@@ -13,9 +13,7 @@ class TestSteps(OmsCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        stock = cls.warehouse.lot_stock_id
-        cls.env["stock.quant"]._update_available_quantity(cls.mug, stock, 50)
-        cls.env["stock.quant"]._update_available_quantity(cls.tea, stock, 50)
+        cls._put_in_stock()
 
     def _order(self, external_id="st-1", **overrides):
         [(status, body)] = self.receive(order_payload(external_id, **overrides))

@@ -399,9 +399,14 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         packer = new_test_user(self.env, "wave_packer", groups="stock.group_stock_user")
         _pdf, printed, _skipped = wave.with_user(packer).with_context(force_report_rendering=True)._oms_wave_pdf()
         self.assertEqual(printed, first | second)
+        # Salespeople read deliveries (sale_stock) but print no shipping documents.
         salesman = new_test_user(self.env, "wave_sales", groups="sales_team.group_sale_salesman")
-        with self.assertRaises(AccessError):
-            wave.with_user(salesman)._oms_wave_pdf(reprint=True)
+        deliveries = (first | second).with_user(salesman)
+        deliveries.check_access("read")
+        with self.assertRaisesRegex(AccessError, "Only Inventory users print"):
+            deliveries.with_context(force_report_rendering=True)._oms_slip_pages()
+        with self.assertRaisesRegex(AccessError, "Only Inventory users print"):
+            deliveries.with_context(force_report_rendering=True)._oms_label_pages()
         with self.assertRaises(AccessError):
             self.env["oms.wave.rule"].with_user(packer).create({"name": "Mine"})
         with self.assertRaises(AccessError):
