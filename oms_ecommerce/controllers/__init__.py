@@ -1,1 +1,1 @@
-from . import channel_api, portal
+from . import channel_api, portal, ticket_portal

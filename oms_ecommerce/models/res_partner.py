@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.tools import email_normalize
 
 ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "state_id", "country_id")
@@ -6,6 +6,35 @@ ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "state_id", "count
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
+
+    oms_deal_optin = fields.Boolean(
+        string="Deal Notifications",
+        copy=False,
+        help="The customer asked for deal emails (opt-in). Customers switch it on their portal or by "
+        "the unsubscribe link of any deal email.",
+    )
+    oms_ticket_ids = fields.One2many("oms.ticket", "partner_id", string="Tickets")
+    oms_ticket_count = fields.Integer(compute="_compute_oms_ticket_count", string="Ticket Count")
+
+    def _compute_oms_ticket_count(self):
+        counts = dict(
+            self.env["oms.ticket"]._read_group([("partner_id", "child_of", self.ids)], ["partner_id"], ["__count"])
+        )
+        for partner in self:
+            partner.oms_ticket_count = (
+                sum(
+                    count for ticket_partner, count in counts.items() if ticket_partner.commercial_partner_id == partner
+                )
+                if partner.id
+                else 0
+            )
+
+    def action_oms_view_tickets(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_ticket_action")
+        action["domain"] = [("partner_id", "child_of", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
 
     @api.model
     def _oms_address_values(self, address, countries):

@@ -2,6 +2,7 @@ from . import (
     test_api,
     test_concurrency,
     test_confirmation,
+    test_deals,
     test_import,
     test_intake,
     test_labels,
@@ -11,6 +12,9 @@ from . import (
     test_security,
     test_sla,
     test_steps,
+    test_ticket_portal,
+    test_ticket_sla,
+    test_tickets,
     test_tours,
     test_waves,
 )

@@ -1,0 +1,152 @@
+from markupsafe import Markup, escape
+from werkzeug.exceptions import NotFound
+
+from odoo import http
+from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+from odoo.exceptions import AccessError, MissingError
+from odoo.http import request
+
+from ..models.oms_deal import check_unsubscribe_token
+from ..models.oms_ticket import TICKET_CATEGORIES
+
+TICKETS_PER_PAGE = 20
+
+
+class OmsTicketPortal(CustomerPortal):
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "oms_ticket_count" in counters:
+            Ticket = request.env["oms.ticket"]
+            values["oms_ticket_count"] = Ticket.search_count([]) if Ticket.has_access("read") else 0
+        return values
+
+    def _oms_customer_orders(self):
+        partner = request.env.user.partner_id.commercial_partner_id
+        return (
+            request.env["sale.order"]
+            .sudo()
+            .search(
+                [("partner_id", "child_of", partner.id), ("oms_channel_id", "!=", False)],
+                order="date_order desc, id desc",
+                limit=50,
+            )
+        )
+
+    @http.route(["/my/tickets", "/my/tickets/page/<int:page>"], type="http", auth="user", website=True)
+    def portal_my_tickets(self, page=1, **kw):
+        Ticket = request.env["oms.ticket"]
+        total = Ticket.search_count([])
+        pager = portal_pager(url="/my/tickets", total=total, page=page, step=TICKETS_PER_PAGE)
+        tickets = Ticket.search([], order="id desc", limit=TICKETS_PER_PAGE, offset=pager["offset"])
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {"tickets": tickets.sudo(), "page_name": "oms_ticket", "pager": pager, "default_url": "/my/tickets"}
+        )
+        return request.render("oms_ecommerce.portal_my_tickets", values)
+
+    @http.route("/my/tickets/<int:ticket_id>", type="http", auth="public", website=True)
+    def portal_my_ticket(self, ticket_id, access_token=None, **kw):
+        try:
+            ticket_sudo = self._document_check_access("oms.ticket", ticket_id, access_token=access_token)
+        except (AccessError, MissingError):
+            # Another customer's ticket is not found, not forbidden: its existence is not confirmed.
+            raise NotFound() from None
+        values = self._prepare_portal_layout_values()
+        values.update({"ticket": ticket_sudo, "page_name": "oms_ticket"})
+        values = self._get_page_view_values(ticket_sudo, access_token, values, "my_tickets_history", False, **kw)
+        return request.render("oms_ecommerce.portal_my_ticket", values)
+
+    @http.route("/my/tickets/new", type="http", auth="user", website=True, methods=["GET"])
+    def portal_new_ticket(self, order_id=None, **kw):
+        values = {"order_id": int(order_id) if order_id and str(order_id).isdigit() else None}
+        if values["order_id"]:
+            values["category"] = "where"
+        return self._oms_render_new_ticket(values)
+
+    def _oms_render_new_ticket(self, values, error=None):
+        page = self._prepare_portal_layout_values()
+        categories = request.env["oms.ticket"]._fields["category"]._description_selection(request.env)
+        page.update(
+            {
+                "page_name": "oms_ticket_new",
+                "orders": self._oms_customer_orders(),
+                "categories": categories or TICKET_CATEGORIES,
+                "values": values,
+                "error": error,
+            }
+        )
+        return request.render("oms_ecommerce.portal_my_ticket_new", page)
+
+    @http.route("/my/tickets/new", type="http", auth="user", website=True, methods=["POST"])
+    def portal_create_ticket(self, subject="", message="", category="other", order_id="", **kw):
+        values = {
+            "subject": (subject or "").strip(),
+            "message": (message or "").strip(),
+            "category": category,
+            "order_id": int(order_id) if str(order_id or "").isdigit() else None,
+        }
+        if not values["subject"] or not values["message"]:
+            return self._oms_render_new_ticket(values, error=request.env._("Please give a subject and your message."))
+        if category not in dict(TICKET_CATEGORIES):
+            values["category"] = "other"
+        order = request.env["sale.order"]
+        if values["order_id"]:
+            order = self._oms_customer_orders().filtered(lambda o: o.id == values["order_id"])
+            if not order:
+                return self._oms_render_new_ticket(
+                    values, error=request.env._("This order is not one of yours: choose it from the list.")
+                )
+        partner = request.env.user.partner_id
+        description = Markup("<p>%s</p>") % Markup("<br/>").join(
+            escape(line) for line in values["message"].splitlines()
+        )
+        ticket = (
+            request.env["oms.ticket"]
+            .sudo()
+            .create(
+                {
+                    "subject": values["subject"][:200],
+                    "description": description,
+                    "category": values["category"],
+                    "partner_id": partner.id,
+                    "order_id": order.id,
+                    "company_id": (order.company_id or request.env.company).id,
+                }
+            )
+        )
+        return request.redirect(f"/my/tickets/{ticket.id}")
+
+    @http.route("/my/deals/subscription", type="http", auth="user", website=True, methods=["POST"])
+    def portal_deal_subscription(self, optin="0", **kw):
+        request.env.user.partner_id.sudo().oms_deal_optin = optin == "1"
+        return request.redirect("/my")
+
+    @http.route(
+        "/oms/deals/unsubscribe/<int:partner_id>/<string:token>",
+        type="http",
+        auth="public",
+        website=True,
+        methods=["GET", "POST"],
+        readonly=False,
+    )
+    def deal_unsubscribe(self, partner_id, token, optin="0", **kw):
+        """The link of every deal email: no login, the token proves the address."""
+        if not check_unsubscribe_token(request.env, partner_id, token):
+            raise NotFound()
+        partner = request.env["res.partner"].sudo().browse(partner_id).exists()
+        if not partner:
+            raise NotFound()
+        wanted = request.httprequest.method == "POST" and optin == "1"
+        if partner.oms_deal_optin != wanted:
+            partner.oms_deal_optin = wanted
+            partner.message_post(
+                body=request.env._("Deal emails switched on by the customer.")
+                if wanted
+                else request.env._("Deal emails switched off by the customer (unsubscribe link)."),
+                subtype_xmlid="mail.mt_note",
+            )
+        return request.render(
+            "oms_ecommerce.unsubscribed",
+            {"optin": wanted, "email": partner.email, "partner_id": partner_id, "token": token},
+        )

@@ -1,0 +1,185 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import consteq
+from odoo.tools.misc import hmac
+
+UNSUBSCRIBE_SCOPE = "oms-deal-unsubscribe"
+DEFAULT_BATCH = 500
+
+
+def unsubscribe_token(env, partner_id):
+    return hmac(env(su=True), UNSUBSCRIBE_SCOPE, partner_id)
+
+
+def check_unsubscribe_token(env, partner_id, token):
+    return bool(token) and consteq(unsubscribe_token(env, partner_id), token)
+
+
+class OmsDeal(models.Model):
+    """A deal announced by email to the customers who asked for deals, once per customer."""
+
+    _name = "oms.deal"
+    _description = "Deal Notification"
+    _inherit = ["mail.thread"]
+    _order = "send_at desc, id desc"
+
+    name = fields.Char(string="Title", required=True, tracking=True)
+    body = fields.Html(string="Text", required=True, sanitize_style=True)
+    coupon_code = fields.Char(tracking=True)
+    valid_from = fields.Date(tracking=True)
+    valid_until = fields.Date(tracking=True)
+    channel_ids = fields.Many2many(
+        "oms.channel", string="Channels", help="Customers of these channels; all when empty."
+    )
+    country_ids = fields.Many2many(
+        "res.country", string="Countries", help="Customers in these countries; all when empty."
+    )
+    ordered_within_days = fields.Integer(
+        string="Ordered in the Last (days)", help="Only customers with an order this recent; any time when 0."
+    )
+    send_at = fields.Datetime(string="Send At", tracking=True, copy=False)
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("scheduled", "Scheduled"),
+            ("sending", "Sending"),
+            ("sent", "Sent"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+        copy=False,
+    )
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    recipient_ids = fields.One2many("oms.deal.recipient", "deal_id", string="Recipients", readonly=True)
+    sent_count = fields.Integer(string="Sent", readonly=True, copy=False)
+    audience_count = fields.Integer(string="Audience", compute="_compute_audience_count")
+
+    _oms_valid_dates = models.Constraint(
+        "CHECK (valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from)",
+        "A deal cannot end before it starts.",
+    )
+
+    @api.depends("channel_ids", "country_ids", "ordered_within_days", "company_id", "recipient_ids")
+    def _compute_audience_count(self):
+        for deal in self:
+            deal.audience_count = self.env["res.partner"].search_count(deal._oms_audience_domain()) if deal.id else 0
+
+    def _oms_audience_domain(self):
+        """Opted-in customers with an email, not blacklisted, matching the deal's audience, not yet sent."""
+        self.ensure_one()
+        order_domain = [
+            ("oms_channel_id", "!=", False),
+            ("company_id", "=", self.company_id.id),
+            ("state", "!=", "cancel"),
+        ]
+        if self.channel_ids:
+            order_domain.append(("oms_channel_id", "in", self.channel_ids.ids))
+        if self.ordered_within_days:
+            since = fields.Datetime.now() - timedelta(days=self.ordered_within_days)
+            order_domain.append(("date_order", ">=", since))
+        customers = self.env["sale.order"].sudo()._search(order_domain).select("partner_id")
+        domain = [
+            ("id", "in", customers),
+            ("oms_deal_optin", "=", True),
+            ("email", "!=", False),
+            ("is_blacklisted", "=", False),
+            (
+                "id",
+                "not in",
+                self.env["oms.deal.recipient"].sudo()._search([("deal_id", "=", self.id)]).select("partner_id"),
+            ),
+        ]
+        if self.country_ids:
+            domain.append(("country_id", "in", self.country_ids.ids))
+        return domain
+
+    def action_schedule(self):
+        for deal in self:
+            if deal.state != "draft":
+                raise UserError(self.env._("Only a draft deal can be scheduled (%(deal)s).", deal=deal.name))
+        self.filtered(lambda d: not d.send_at).send_at = fields.Datetime.now()
+        self.write({"state": "scheduled"})
+        self.env.ref("oms_ecommerce.ir_cron_oms_send_deals")._trigger(min(self.mapped("send_at")))
+
+    def action_cancel(self):
+        self.filtered(lambda d: d.state in ("draft", "scheduled", "sending")).write({"state": "cancelled"})
+
+    def action_draft(self):
+        self.filtered(lambda d: d.state in ("scheduled", "cancelled") and not d.recipient_ids).write({"state": "draft"})
+
+    def action_view_recipients(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Recipients"),
+            "res_model": "oms.deal.recipient",
+            "view_mode": "list",
+            "domain": [("deal_id", "=", self.id)],
+        }
+
+    def _oms_send_batch(self, limit):
+        """Queue the next ``limit`` emails of the deal; return how many were queued."""
+        self.ensure_one()
+        partners = self.env["res.partner"].sudo().search(self._oms_audience_domain(), limit=limit, order="id")
+        if not partners:
+            return 0
+        recipients = (
+            self.env["oms.deal.recipient"]
+            .sudo()
+            .create([{"deal_id": self.id, "partner_id": partner.id} for partner in partners])
+        )
+        template = self.env.ref("oms_ecommerce.mail_template_oms_deal")
+        mails = template.sudo().send_mail_batch(recipients.ids)
+        for recipient, mail in zip(recipients, mails, strict=True):
+            recipient.mail_id = mail
+        self.sent_count += len(recipients)
+        return len(recipients)
+
+    @api.model
+    def _cron_send_deals(self):
+        """Send scheduled deals in batches through the mail queue; each customer once per deal."""
+        Cron = self.env["ir.cron"]
+        batch = int(self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.deal_batch_size", DEFAULT_BATCH))
+        deals = self.search([("state", "in", ("scheduled", "sending")), ("send_at", "<=", fields.Datetime.now())])
+        for deal in deals:
+            deal.state = "sending"
+            while True:
+                sent = deal._oms_send_batch(batch)
+                if not sent:
+                    deal.state = "sent"
+                    deal.message_post(
+                        body=self.env._("Deal sent to %(count)s customers.", count=deal.sent_count),
+                        subtype_xmlid="mail.mt_note",
+                    )
+                    Cron._commit_progress(0)
+                    break
+                if not Cron._commit_progress(sent):
+                    # This run's time is up: the next run goes on where this one stopped.
+                    self.env.ref("oms_ecommerce.ir_cron_oms_send_deals")._trigger()
+                    return
+
+
+class OmsDealRecipient(models.Model):
+    _name = "oms.deal.recipient"
+    _description = "Deal Recipient"
+    _order = "id desc"
+
+    deal_id = fields.Many2one("oms.deal", required=True, ondelete="cascade", index=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True, ondelete="cascade", index=True)
+    email = fields.Char(related="partner_id.email")
+    mail_id = fields.Many2one("mail.mail", string="Queued Email", ondelete="set null", readonly=True)
+    unsubscribe_url = fields.Char(compute="_compute_unsubscribe_url")
+
+    _oms_once_per_deal = models.Constraint("UNIQUE (deal_id, partner_id)", "A customer receives a deal once.")
+
+    def _compute_unsubscribe_url(self):
+        for recipient in self:
+            partner = recipient.partner_id
+            base = partner.get_base_url()
+            recipient.unsubscribe_url = (
+                f"{base}/oms/deals/unsubscribe/{partner.id}/{unsubscribe_token(self.env, partner.id)}"
+            )

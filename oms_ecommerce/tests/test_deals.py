@@ -1,0 +1,147 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields, http
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+
+from ..models.oms_deal import unsubscribe_token
+from .common import OmsCommon, order_payload
+
+
+def no_commit():
+    return patch("odoo.addons.base.models.ir_cron.IrCron._commit_progress", lambda *a, **k: 1000.0)
+
+
+@tagged("post_install", "-at_install")
+class TestDeals(HttpCase, OmsCommon):
+    """Five customers of two channels: only opted-in, reachable ones of the deal's audience get it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_channel = cls.channel.copy({"name": "Other Shop", "code": "other-shop", "secret": "s3cret-other"})
+        cls.customers = {}
+        for key, email, country, channel in (
+            ("ann", "ann.deals@example.com", "US", cls.channel),
+            ("bob", "bob.deals@example.com", "US", cls.channel),
+            ("cid", "cid.deals@example.com", "US", cls.channel),
+            ("dan", "dan.deals@example.com", "US", cls.other_channel),
+            ("eve", "eve.deals@example.com", "CA", cls.channel),
+        ):
+            address = dict(order_payload()["shipping_address"], name=key.title(), country_code=country, state_code="")
+            payload = order_payload(
+                f"DEAL-{key}", customer={"email": email, "name": key.title()}, shipping_address=address
+            )
+            [(status, body)] = cls.env["oms.intake"]._receive(channel, [payload])
+            assert status == 201, body
+            cls.customers[key] = cls.env["sale.order"].browse(body["id"]).partner_id
+        for key in ("ann", "bob", "dan", "eve"):
+            cls.customers[key].oms_deal_optin = True
+        cls.env["mail.blacklist"]._add("bob.deals@example.com")
+        cls.deal = cls.env["oms.deal"].create(
+            {
+                "name": "Winter sale: 20% off",
+                "body": "<p>Everything 20% off this week.</p>",
+                "coupon_code": "WINTER20",
+                "valid_from": fields.Date.today(),
+                "valid_until": fields.Date.today() + timedelta(days=7),
+                "channel_ids": [(6, 0, cls.channel.ids)],
+                "country_ids": [(6, 0, cls.env.ref("base.us").ids)],
+                "ordered_within_days": 30,
+            }
+        )
+
+    def deal_mails(self, deal=None):
+        recipients = (deal or self.deal).recipient_ids
+        return self.env["mail.mail"].search([("model", "=", "oms.deal.recipient"), ("res_id", "in", recipients.ids)])
+
+    def test_audience_and_once_per_customer(self):
+        ann = self.customers["ann"]
+        self.assertEqual(
+            self.deal.audience_count,
+            1,
+            "only Ann: Bob is blacklisted, Cid did not opt in, Dan ordered on another channel, Eve lives in Canada",
+        )
+        self.deal.action_schedule()
+        self.assertEqual(self.deal.state, "scheduled")
+        with no_commit():
+            self.env["oms.deal"]._cron_send_deals()
+        self.assertRecordValues(self.deal, [{"state": "sent", "sent_count": 1}])
+        self.assertEqual(self.deal.recipient_ids.partner_id, ann)
+        mail = self.deal_mails()
+        self.assertEqual(len(mail), 1)
+        self.assertEqual(mail.recipient_ids, ann)
+        self.assertEqual(mail.state, "outgoing", "sent by Odoo's mail queue")
+        self.assertIn("WINTER20", str(mail.body_html))
+        self.assertIn(self.deal.recipient_ids.unsubscribe_url, str(mail.body_html))
+        # A second run, even of a deal put back to sending, sends nobody a second email.
+        self.deal.state = "sending"
+        with no_commit():
+            self.env["oms.deal"]._cron_send_deals()
+        self.assertEqual(len(self.deal_mails()), 1)
+        self.assertEqual(self.deal.sent_count, 1)
+        self.assertEqual(self.deal.audience_count, 0)
+
+    def test_older_orders_and_any_channel(self):
+        old_order = self.env["sale.order"].search([("partner_id", "=", self.customers["ann"].id)])
+        old_order.date_order = fields.Datetime.now() - timedelta(days=40)
+        self.assertEqual(self.deal.audience_count, 0, "Ann's only order is older than 30 days")
+        self.deal.write({"ordered_within_days": 0, "channel_ids": [(5,)], "country_ids": [(5,)]})
+        self.assertEqual(
+            self.env["res.partner"].search(self.deal._oms_audience_domain()),
+            self.customers["ann"] | self.customers["dan"] | self.customers["eve"],
+        )
+
+    def test_batches_until_done(self):
+        self.deal.write({"ordered_within_days": 0, "channel_ids": [(5,)], "country_ids": [(5,)]})
+        self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.deal_batch_size", "2")
+        self.deal.action_schedule()
+        with no_commit():
+            self.env["oms.deal"]._cron_send_deals()
+        self.assertRecordValues(self.deal, [{"state": "sent", "sent_count": 3}])
+        self.assertEqual(len(self.deal_mails()), 3)
+        self.assertIn("sent to 3 customers", str(self.deal.message_ids[0].body))
+
+    def test_future_deal_waits_and_schedule_only_drafts(self):
+        self.deal.send_at = fields.Datetime.now() + timedelta(hours=2)
+        self.deal.action_schedule()
+        with no_commit():
+            self.env["oms.deal"]._cron_send_deals()
+        self.assertEqual(self.deal.state, "scheduled")
+        self.assertFalse(self.deal_mails())
+        with self.assertRaisesRegex(UserError, "Only a draft deal"):
+            self.deal.action_schedule()
+
+    def test_unsubscribe_link_and_portal_toggle(self):
+        ann = self.customers["ann"]
+        url = f"/oms/deals/unsubscribe/{ann.id}/{unsubscribe_token(self.env, ann.id)}"
+        response = self.url_open(url)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("You will not receive our deals any more", response.text)
+        self.assertFalse(ann.oms_deal_optin)
+        self.assertEqual(self.deal.audience_count, 0)
+        # Someone else's link, or a forged one, changes nothing.
+        dan = self.customers["dan"]
+        response = self.url_open(f"/oms/deals/unsubscribe/{dan.id}/{unsubscribe_token(self.env, ann.id)}")
+        self.assertEqual(response.status_code, 404)
+        self.assertTrue(dan.oms_deal_optin)
+        # On the portal, the customer switches deals back on.
+        user = self.env["res.users"].create(
+            {
+                "name": "Ann",
+                "login": "ann_deals",
+                "password": "ann_deals_pw",
+                "partner_id": ann.id,
+                "group_ids": [(6, 0, self.env.ref("base.group_portal").ids)],
+            }
+        )
+        self.authenticate(user.login, "ann_deals_pw")
+        home = self.url_open("/my").text
+        self.assertIn("Send me deals", home)
+        response = self.url_open(
+            "/my/deals/subscription", data={"optin": "1", "csrf_token": http.Request.csrf_token(self)}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(ann.oms_deal_optin)
+        self.assertIn("Stop deal emails", response.text)
