@@ -50,6 +50,7 @@
     ],
     "demo": [
         "demo/oms_demo.xml",
+        "demo/oms_service_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
