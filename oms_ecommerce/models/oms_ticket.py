@@ -24,6 +24,7 @@ DONE_STAGES = ("solved", "closed")
 # Words of an email that may be an order number or a channel's order id ("S00042", "#1001", "AMZ-123-456").
 ORDER_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,62}[A-Za-z0-9]|[0-9]")
 MAX_ORDER_TOKENS = 400
+TICKET_NUMBER = re.compile(r"\[([A-Z]{2,5}/\d{3,})\]")
 
 
 class OmsTicket(models.Model):
@@ -423,6 +424,21 @@ class OmsTicket(models.Model):
         return mine[:1], orders - mine
 
     @api.model
+    def _oms_ticket_in_subject(self, partner, subject):
+        """The sender's open ticket whose number is in the subject ("[TCK/00042] ..."), if any."""
+        numbers = TICKET_NUMBER.findall(subject or "")
+        if not numbers or not partner:
+            return self.browse()
+        return self.search(
+            [
+                ("name", "in", numbers),
+                ("partner_id", "child_of", partner.commercial_partner_id.id),
+                ("stage", "!=", "closed"),
+            ],
+            limit=1,
+        )
+
+    @api.model
     def message_new(self, msg_dict, custom_values=None):
         values = dict(custom_values or {})
         email_from = msg_dict.get("email_from")
@@ -430,6 +446,11 @@ class OmsTicket(models.Model):
         if not partner and email_from:
             partner = self.env["mail.thread"]._partner_find_from_emails_single([email_from], no_create=False)
             msg_dict["author_id"] = partner.id
+        existing = self._oms_ticket_in_subject(partner, msg_dict.get("subject"))
+        if existing:
+            # A new email (not a reply) about a ticket the customer already has: it joins that ticket.
+            existing.message_update(msg_dict)
+            return existing
         text = "{}\n{}".format(msg_dict.get("subject") or "", html2plaintext(msg_dict.get("body") or ""))
         order, others = self._oms_find_order(partner, text)
         values.setdefault("subject", msg_dict.get("subject") or self.env._("(no subject)"))

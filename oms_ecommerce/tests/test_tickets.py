@@ -127,6 +127,15 @@ class TestTicketEmail(OmsTicketCommon):
         self.assertEqual(ticket.stage, "in_progress", "the customer answered: back to the agent")
         self.assertEqual(len(self.acks(ticket)), 1, "acknowledged once per ticket, not per email")
 
+    def test_new_email_with_the_ticket_number_joins_the_ticket(self):
+        ticket = self.incoming("ann@example.com", "Where is my parcel?", "WISMO-1001", "m7@c")
+        same = self.incoming("ann@example.com", f"[{ticket.name}] one more thing", "Blue, not red.", "m8@c")
+        self.assertEqual(same, ticket)
+        self.assertTrue(ticket.message_ids.filtered(lambda m: "Blue, not red." in str(m.body)))
+        # Someone else quoting the number gets a ticket of their own.
+        other = self.incoming("eve@example.org", f"[{ticket.name}] hello", "Hi", "m9@c")
+        self.assertNotEqual(other, ticket)
+
     def test_acknowledgement_once(self):
         ticket = self.env["oms.ticket"].create({"subject": "Wrong size", "partner_id": self.customer.id})
         self.assertTrue(ticket.ack_sent)
@@ -240,7 +249,7 @@ class TestTicketListScale(OmsTicketCommon):
         }
         self.assertTrue(view)
         Agent = self.env["oms.ticket"].with_user(self.agent)
-        with self.assertQueryCount(15):
+        with self.assertQueryCount(17):
             result = Agent.web_search_read(
                 [("stage", "not in", ("solved", "closed"))], fields_spec, limit=80, count_limit=10001
             )
