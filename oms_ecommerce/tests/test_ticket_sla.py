@@ -115,7 +115,9 @@ class TestTicketSla(OmsCommon):
         with freeze_time(at(30, 12, 30)):
             self.env["oms.ticket"]._cron_oms_sla()
         self.assertTrue(ticket.sla_at_risk)
-        self.assertEqual(self.env["oms.ticket"].search([("sla_at_risk", "=", True), ("team_id", "=", self.team.id)]), ticket)
+        self.assertEqual(
+            self.env["oms.ticket"].search([("sla_at_risk", "=", True), ("team_id", "=", self.team.id)]), ticket
+        )
         warning = ticket.activity_ids.filtered(lambda a: a.user_id == self.lead)
         self.assertEqual(len(warning), 1)
         self.assertIn("SLA at risk", warning.summary)
@@ -127,7 +129,9 @@ class TestTicketSla(OmsCommon):
         self.assertRecordValues(
             ticket, [{"sla_breached": True, "sla_at_risk": False, "priority": "2", "sla_status": "breached"}]
         )
-        self.assertEqual(self.env["oms.ticket"].search([("sla_breached", "=", True), ("team_id", "=", self.team.id)]), ticket)
+        self.assertEqual(
+            self.env["oms.ticket"].search([("sla_breached", "=", True), ("team_id", "=", self.team.id)]), ticket
+        )
         self.assertIn("priority raised", str(ticket.message_ids[0].body))
         with freeze_time(at(30, 15)):
             self.env["oms.ticket"]._cron_oms_sla()
