@@ -60,7 +60,7 @@ class OmsPayout(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     currency_id = fields.Many2one(
-        "res.currency", compute="_compute_from_source", store=True, readonly=False, required=True, precompute=True
+        "res.currency", compute="_compute_currency_id", store=True, readonly=False, required=True, precompute=True
     )
     company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
     journal_id = fields.Many2one(
@@ -121,6 +121,16 @@ class OmsPayout(models.Model):
         "This payout reference was already imported for this channel or courier.",
     )
 
+    @api.depends("kind", "channel_id", "company_id")
+    def _compute_currency_id(self):
+        """A channel's payout is in the channel's currency; a COD remittance in the company's."""
+        for payout in self:
+            company = payout.company_id or self.env.company
+            if payout.kind == "channel" and payout.channel_id:
+                payout.currency_id = payout.channel_id.currency_id
+            else:
+                payout.currency_id = payout.currency_id or company.currency_id
+
     @api.depends("kind", "channel_id", "carrier_id")
     def _compute_from_source(self):
         for payout in self:
@@ -131,14 +141,12 @@ class OmsPayout(models.Model):
             if payout.kind == "cod":
                 carrier = payout.carrier_id
                 payout.partner_id = carrier.oms_cod_partner_id or payout.partner_id
-                payout.currency_id = payout.currency_id or company.currency_id
                 payout.fee_account_id = carrier.oms_fee_account_id or payout.fee_account_id
                 payout.clearing_account_id = carrier.oms_clearing_account_id or payout.clearing_account_id
                 payout.journal_id = payout.journal_id or general
             else:
                 channel = payout.channel_id
                 payout.partner_id = channel.payout_partner_id or payout.partner_id
-                payout.currency_id = channel.currency_id or payout.currency_id or company.currency_id
                 payout.fee_account_id = channel.fee_account_id or payout.fee_account_id
                 payout.clearing_account_id = channel.clearing_account_id or payout.clearing_account_id
                 payout.journal_id = channel.payout_journal_id or payout.journal_id or general
@@ -451,9 +459,10 @@ class OmsPayoutLine(models.Model):
         )
         seen = set()
         for line in self:
-            vals = {"order_id": False, "invoice_ids": [fields.Command.clear()], "move_line_ids": [fields.Command.clear()]}
+            vals = {"order_id": False}
+            invoices, items = self.env["account.move"], self.env["account.move.line"]
             order = orders_by_ext.get(line.external_id, self.env["sale.order"])
-            state, reason, items = "matched", False, self.env["account.move.line"]
+            state, reason = "matched", False
             if len(order) != 1:
                 state = "unknown_order"
                 reason = (
@@ -463,7 +472,7 @@ class OmsPayoutLine(models.Model):
                 )
             else:
                 vals["order_id"] = order.id
-                vals["invoice_ids"] = [fields.Command.set(order.invoice_ids.filtered(lambda m: m.state == "posted").ids)]
+                invoices = order.invoice_ids.filtered(lambda m: m.state == "posted")
                 state, reason, items = line._oms_check(payout, order, receivables, payment_lines, settled, seen)
             if state == "matched" and currency.compare_amounts(line.gross - line.fee - line.refund, line.net):
                 state = "net_differs"
@@ -474,6 +483,12 @@ class OmsPayoutLine(models.Model):
                 )
             if state == "matched":
                 seen.add(order.id)
+            else:
+                items = self.env["account.move.line"]
+            # Many2many commands only when they change: matching many unknown lines stays cheap.
+            if invoices != line.invoice_ids:
+                vals["invoice_ids"] = [fields.Command.set(invoices.ids)]
+            if items != line.move_line_ids:
                 vals["move_line_ids"] = [fields.Command.set(items.ids)]
             vals.update(match_state=state, reason=reason)
             line.write(vals)

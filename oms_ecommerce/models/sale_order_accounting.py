@@ -23,7 +23,7 @@ class SaleOrder(models.Model):
 
     oms_payment_id = fields.Many2one(
         "account.payment",
-        string="Channel Payment",
+        string="Channel Payment Entry",
         readonly=True,
         copy=False,
         index="btree_not_null",

@@ -9,6 +9,12 @@ class OmsChannelMargin(models.Model):
     _description = "Channel Margin"
     _auto = False
     _order = "month desc, channel_id"
+    _depends = {
+        "oms.payout": ["state", "currency_id"],
+        "oms.payout.line": ["payout_id", "order_id", "fee", "match_state"],
+        "sale.order": ["oms_channel_id", "company_id", "currency_id", "date_order", "state"],
+        "sale.order.line": ["order_id", "price_subtotal", "is_delivery", "display_type"],
+    }
 
     channel_id = fields.Many2one("oms.channel", string="Channel", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)

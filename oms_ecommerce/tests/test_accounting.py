@@ -122,7 +122,7 @@ class TestAccounting(OmsCommon):
         self.assertRecordValues(invoice, [{"amount_total": TOTAL, "payment_state": "paid", "amount_residual": 0.0}])
         payment = order.oms_payment_id
         self.assertRecordValues(
-            payment, [{"amount": TOTAL, "memo": "ch_A1", "journal_id": self.pay_journal.id, "state": "in_process"}]
+            payment, [{"amount": TOTAL, "memo": "ch_A1", "journal_id": self.pay_journal.id, "state": "paid"}]
         )
         self.assertIn(invoice, payment.reconciled_invoice_ids)
         # A second run does nothing more
@@ -191,8 +191,12 @@ class TestAccounting(OmsCommon):
             type(self.env["ir.cron"]), "_commit_progress", lambda _self, *a, **k: calls.append((a, k)) or 1.0
         ):
             self.env["sale.order"]._cron_oms_accounting(batch_size=2)
-        self.assertEqual(calls[0], ((), {"remaining": 3}))
-        self.assertEqual([c[0] for c in calls[1:]], [(2,), (1,)])
+        # the demo database may hold other channel orders due: batches of at most 2, all counted
+        remaining = calls[0][1]["remaining"]
+        self.assertGreaterEqual(remaining, 3)
+        processed = [c[0][0] for c in calls[1:]]
+        self.assertTrue(all(0 < n <= 2 for n in processed), processed)
+        self.assertEqual(sum(processed), remaining)
         self.assertTrue(all(self.invoice(o).payment_state == "paid" for o in orders))
 
     def test_cancelled_paid_order_gets_credit_note(self):
@@ -273,7 +277,7 @@ class TestAccounting(OmsCommon):
             self.assertEqual(line.amount_residual, 0.0)
         refund = cancelled.invoice_ids.filtered(lambda m: m.move_type == "out_refund")
         self.assertEqual(refund.amount_residual, 0.0)
-        self.assertEqual(refund.payment_state, "paid")
+        self.assertTrue(refund.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable").reconciled)
         self.assertTrue((paid | pending | cancelled).mapped("oms_paid_out"))
         self.assertTrue(all((paid | pending | cancelled).mapped("oms_paid_out")))
         self.assertRecordValues(
@@ -427,7 +431,8 @@ class TestAccounting(OmsCommon):
         self.assertRecordValues(invoice, [{"payment_state": "paid", "amount_residual": 0.0}])
         net_line = payout.clearing_line_id
         self.assertRecordValues(net_line, [{"currency_id": eur.id, "amount_currency": TOTAL - 2.0}])
-        self.assertAlmostEqual(net_line.balance, (TOTAL - 2.0) * 2.5, places=2)  # at the payout date's rate
+        # at the payout date's rate: receivable 37.19 EUR = 92.98 USD, fee 2 EUR = 5 USD, net takes the rest
+        self.assertAlmostEqual(net_line.balance, 87.98, places=2)
         fee_line = payout.move_id.line_ids.filtered(lambda line: line.account_id == self.fee_account)
         self.assertAlmostEqual(fee_line.balance, 5.0, places=2)
         receivable = invoice.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable")
@@ -522,10 +527,11 @@ class TestAccounting(OmsCommon):
         self.assertRecordValues(
             wizard.line_ids,
             [
-                {"row": 2, "external_id": "X1", "gross": 20.0, "net": 18.0, "problem": False},
+                {"row": 2, "external_id": "X1", "gross": 20.0, "net": 18.0},
                 {"row": 3, "external_id": "X2", "gross": 10.0, "net": 9.0},
             ],
         )
+        self.assertFalse(wizard.line_ids[0].problem)
         self.assertIn("EUR", wizard.line_ids[1].problem)
 
     # ------------------------------------------------------------------
