@@ -499,7 +499,11 @@ class OmsPayoutLine(models.Model):
         currency = payout.currency_id
         empty = self.env["account.move.line"]
         if order.id in seen:
-            return "duplicate", self.env._("Order %(ext)s is on another line of this payout.", ext=order.oms_external_id), empty
+            return (
+                "duplicate",
+                self.env._("Order %(ext)s is on another line of this payout.", ext=order.oms_external_id),
+                empty,
+            )
         if order.id in settled:
             return "already_paid", self.env._("Another posted payout already settled this order."), empty
         marketplace = payout.kind == "channel" and order.oms_channel_id.invoice_policy == "never"

@@ -47,8 +47,7 @@ class SaleOrder(models.Model):
     def _compute_oms_paid_out(self):
         for order in self:
             order.oms_paid_out = any(
-                line.match_state == "matched" and line.payout_id.state == "posted"
-                for line in order.oms_payout_line_ids
+                line.match_state == "matched" and line.payout_id.state == "posted" for line in order.oms_payout_line_ids
             )
 
     # ------------------------------------------------------------------
@@ -216,7 +215,9 @@ class SaleOrder(models.Model):
                 )
             )
         invoices = self.invoice_ids.filtered(
-            lambda m: m.move_type == "out_invoice" and m.state == "posted" and m.payment_state in ("not_paid", "partial")
+            lambda m: (
+                m.move_type == "out_invoice" and m.state == "posted" and m.payment_state in ("not_paid", "partial")
+            )
         )
         method_line = journal.inbound_payment_method_line_ids[:1]
         if not method_line:

@@ -77,9 +77,7 @@ class OmsPayoutImport(models.TransientModel):
         for number, row in enumerate(rows[1:], start=2):
             if not any(_text(value) for value in row):
                 continue
-            result.append(
-                (number, {key: row[index] if index < len(row) else None for key, index in columns.items()})
-            )
+            result.append((number, {key: row[index] if index < len(row) else None for key, index in columns.items()}))
         return result
 
     def _parse(self, rows):
@@ -99,7 +97,12 @@ class OmsPayoutImport(models.TransientModel):
                 value = _number(raw)
                 if isinstance(value, str):
                     problems.append(
-                        self.env._("row %(row)s, column %(column)s: “%(value)s” is not a number", row=number, column=key, value=value)
+                        self.env._(
+                            "row %(row)s, column %(column)s: “%(value)s” is not a number",
+                            row=number,
+                            column=key,
+                            value=value,
+                        )
                     )
                     vals[key] = 0.0
                 else:
