@@ -1,4 +1,5 @@
 from . import (
+    test_accounting,
     test_api,
     test_concurrency,
     test_confirmation,

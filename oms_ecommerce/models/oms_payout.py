@@ -1,0 +1,578 @@
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_compare
+
+MATCH_STATES = [
+    ("matched", "Matched"),
+    ("unknown_order", "Unknown order"),
+    ("amount_differs", "Amount differs"),
+    ("already_paid", "Already paid"),
+    ("not_invoiced", "Not invoiced yet"),
+    ("no_credit_note", "No credit note"),
+    ("net_differs", "Net differs"),
+    ("currency_differs", "Currency differs"),
+    ("duplicate", "Duplicate line"),
+]
+
+
+class OmsPayout(models.Model):
+    """A statement from a channel (payout) or a courier (COD remittance) of the money it sends for orders.
+
+    Posting makes one journal entry in the payout journal. For each matched line it clears what is still open
+    for the order:
+
+    * an unpaid invoice (COD, pending, or an invoice not paid through the channel): its receivable line;
+    * an invoice paid by the channel payment the accounting cron registered: that payment's outstanding line
+      (the money the channel collected and still owed us);
+    * an order of a channel that never invoices: the gross is revenue on the channel's marketplace account;
+    * a refund: the receivable of the order's open credit note.
+
+    Fees are debited to the fee account and the net to the clearing account, where it waits for the bank
+    statement line; every cleared line is reconciled with its counterpart in the entry.
+    """
+
+    _name = "oms.payout"
+    _description = "Channel Payout or COD Remittance"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, readonly=True, copy=False, default=lambda self: self.env._("New"))
+    reference = fields.Char(
+        required=True, tracking=True, help="The payout's reference in the channel, also on the bank statement line."
+    )
+    date = fields.Date(required=True, default=fields.Date.context_today, tracking=True)
+    kind = fields.Selection(
+        [("channel", "Channel payout"), ("cod", "COD remittance")], required=True, default="channel", tracking=True
+    )
+    channel_id = fields.Many2one("oms.channel", string="Channel", check_company=True, tracking=True)
+    carrier_id = fields.Many2one("delivery.carrier", string="Courier", check_company=True, tracking=True)
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Partner",
+        compute="_compute_from_source",
+        store=True,
+        readonly=False,
+        check_company=True,
+        help="The marketplace or the courier that sends the money.",
+    )
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    currency_id = fields.Many2one(
+        "res.currency", compute="_compute_currency_id", store=True, readonly=False, required=True, precompute=True
+    )
+    company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Journal",
+        compute="_compute_from_source",
+        store=True,
+        readonly=False,
+        check_company=True,
+        domain="[('type', '=', 'general')]",
+    )
+    fee_account_id = fields.Many2one(
+        "account.account",
+        string="Fee Account",
+        compute="_compute_from_source",
+        store=True,
+        readonly=False,
+        check_company=True,
+    )
+    clearing_account_id = fields.Many2one(
+        "account.account",
+        string="Clearing Account",
+        compute="_compute_from_source",
+        store=True,
+        readonly=False,
+        check_company=True,
+        domain="[('reconcile', '=', True)]",
+    )
+    state = fields.Selection(
+        [("draft", "Draft"), ("posted", "Posted"), ("cancel", "Cancelled")],
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
+        tracking=True,
+    )
+    line_ids = fields.One2many("oms.payout.line", "payout_id", string="Lines", copy=True)
+    mismatch_line_ids = fields.One2many(
+        "oms.payout.line", "payout_id", string="Mismatches", domain=[("match_state", "!=", "matched")]
+    )
+    move_id = fields.Many2one("account.move", string="Journal Entry", readonly=True, copy=False, check_company=True)
+    clearing_line_id = fields.Many2one(
+        "account.move.line", string="Clearing Line", readonly=True, copy=False, help="The net, for the bank."
+    )
+    bank_reconciled = fields.Boolean(compute="_compute_bank_reconciled", string="In the Bank")
+    gross_total = fields.Monetary(compute="_compute_totals", store=True, string="Gross")
+    fee_total = fields.Monetary(compute="_compute_totals", store=True, string="Fees")
+    refund_total = fields.Monetary(compute="_compute_totals", store=True, string="Refunds")
+    net_total = fields.Monetary(compute="_compute_totals", store=True, string="Net")
+    matched_net_total = fields.Monetary(
+        compute="_compute_totals", store=True, string="Net Posted", help="Net of the matched lines: what is booked."
+    )
+    matched_count = fields.Integer(compute="_compute_totals", store=True, string="Matched")
+    mismatch_count = fields.Integer(compute="_compute_totals", store=True, string="Mismatched")
+
+    _company_reference_uniq = models.Constraint(
+        "UNIQUE (company_id, kind, channel_id, carrier_id, reference)",
+        "This payout reference was already imported for this channel or courier.",
+    )
+
+    @api.depends("kind", "channel_id", "company_id")
+    def _compute_currency_id(self):
+        """A channel's payout is in the channel's currency; a COD remittance in the company's."""
+        for payout in self:
+            company = payout.company_id or self.env.company
+            if payout.kind == "channel" and payout.channel_id:
+                payout.currency_id = payout.channel_id.currency_id
+            else:
+                payout.currency_id = payout.currency_id or company.currency_id
+
+    @api.depends("kind", "channel_id", "carrier_id")
+    def _compute_from_source(self):
+        for payout in self:
+            company = payout.company_id or self.env.company
+            general = self.env["account.journal"].search(
+                [*self.env["account.journal"]._check_company_domain(company), ("type", "=", "general")], limit=1
+            )
+            if payout.kind == "cod":
+                carrier = payout.carrier_id
+                payout.partner_id = carrier.oms_cod_partner_id or payout.partner_id
+                payout.fee_account_id = carrier.oms_fee_account_id or payout.fee_account_id
+                payout.clearing_account_id = carrier.oms_clearing_account_id or payout.clearing_account_id
+                payout.journal_id = payout.journal_id or general
+            else:
+                channel = payout.channel_id
+                payout.partner_id = channel.payout_partner_id or payout.partner_id
+                payout.fee_account_id = channel.fee_account_id or payout.fee_account_id
+                payout.clearing_account_id = channel.clearing_account_id or payout.clearing_account_id
+                payout.journal_id = channel.payout_journal_id or payout.journal_id or general
+
+    @api.depends("line_ids.gross", "line_ids.fee", "line_ids.refund", "line_ids.net", "line_ids.match_state")
+    def _compute_totals(self):
+        for payout in self:
+            lines = payout.line_ids
+            matched = lines.filtered(lambda line: line.match_state == "matched")
+            payout.gross_total = sum(lines.mapped("gross"))
+            payout.fee_total = sum(lines.mapped("fee"))
+            payout.refund_total = sum(lines.mapped("refund"))
+            payout.net_total = sum(lines.mapped("net"))
+            payout.matched_net_total = sum(matched.mapped("net"))
+            payout.matched_count = len(matched)
+            payout.mismatch_count = len(lines) - len(matched)
+
+    @api.depends("clearing_line_id.reconciled")
+    def _compute_bank_reconciled(self):
+        for payout in self:
+            payout.bank_reconciled = bool(payout.clearing_line_id.reconciled)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", self.env._("New")) == self.env._("New"):
+                vals["name"] = self.env["ir.sequence"].next_by_code("oms.payout") or self.env._("New")
+        return super().create(vals_list)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_if_draft(self):
+        if any(payout.state == "posted" for payout in self):
+            raise UserError(self.env._("A posted payout cannot be deleted: cancel it first."))
+
+    # ------------------------------------------------------------------
+    # Matching
+    # ------------------------------------------------------------------
+    def action_match(self):
+        self._check_draft()
+        self.line_ids._oms_match()
+        return True
+
+    def _order_domain(self, external_ids):
+        self.ensure_one()
+        domain = [("oms_external_id", "in", external_ids), ("company_id", "=", self.company_id.id)]
+        if self.kind == "cod":
+            return [*domain, ("oms_payment_status", "=", "cod"), ("carrier_id", "=", self.carrier_id.id)]
+        return [*domain, ("oms_channel_id", "=", self.channel_id.id)]
+
+    # ------------------------------------------------------------------
+    # Posting
+    # ------------------------------------------------------------------
+    def _check_draft(self):
+        for payout in self:
+            if payout.state != "draft":
+                raise UserError(
+                    self.env._(
+                        "Payout %(payout)s is %(state)s: only a draft payout can be matched or posted.",
+                        payout=payout.name,
+                        state=dict(payout._fields["state"]._description_selection(self.env))[payout.state],
+                    )
+                )
+
+    def _check_accountant(self):
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(self.env._("Only users with Billing or Accounting rights can post or cancel payouts."))
+
+    def action_post(self):
+        """Match the lines again and book the matched ones in one journal entry (refused if not draft)."""
+        self._check_accountant()
+        # Lock the payouts: two users posting the same payout at once make one entry, not two.
+        self.env.cr.execute("SELECT id FROM oms_payout WHERE id IN %s FOR UPDATE", [tuple(self.ids)])
+        self.invalidate_recordset(["state"])
+        self._check_draft()
+        for payout in self:
+            payout._post()
+        return True
+
+    def _post(self):
+        self.ensure_one()
+        for field, label in (
+            ("journal_id", self.env._("a journal")),
+            ("clearing_account_id", self.env._("a clearing account")),
+            ("partner_id", self.env._("a partner")),
+        ):
+            if not self[field]:
+                raise UserError(
+                    self.env._("Payout %(payout)s needs %(what)s to be posted.", payout=self.name, what=label)
+                )
+        self.line_ids._oms_match()
+        matched = self.line_ids.filtered(lambda line: line.match_state == "matched")
+        if not matched:
+            raise UserError(self.env._("Payout %(payout)s has no matched line to post.", payout=self.name))
+        if not self.currency_id.is_zero(sum(matched.mapped("fee"))) and not self.fee_account_id:
+            raise UserError(self.env._("Payout %(payout)s has fees but no fee account.", payout=self.name))
+        line_vals, pairs = self._prepare_move_lines(matched)
+        move = self.env["account.move"].create(
+            {
+                "move_type": "entry",
+                "journal_id": self.journal_id.id,
+                "date": self.date,
+                "ref": self.env._("Payout %(reference)s", reference=self.reference),
+                "company_id": self.company_id.id,
+                "line_ids": [fields.Command.create(vals) for vals in line_vals],
+            }
+        )
+        move.action_post()
+        # The entry's lines are in the order of line_vals: pair each cleared line with its counterpart.
+        lines = move.line_ids.sorted("id")
+        plan = [counterpart + lines[index] for index, counterpart in pairs]
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+        clearing = lines.filtered(lambda line: line.account_id == self.clearing_account_id)[-1:]
+        self.write({"state": "posted", "move_id": move.id, "clearing_line_id": clearing.id})
+        self.message_post(
+            body=self.env._(
+                "Posted: %(matched)s lines booked in %(move)s; %(mismatched)s lines left out.",
+                matched=len(matched),
+                move=move.name,
+                mismatched=len(self.line_ids) - len(matched),
+            )
+        )
+
+    def _prepare_move_lines(self, matched):
+        """(list of account.move.line values, [(index in the list, line it clears)])."""
+        company = self.company_id
+        currency = self.currency_id
+        label = self.reference
+
+        def convert(amount):
+            return currency._convert(amount, company.currency_id, company, self.date)
+
+        vals_list, pairs = [], []
+        for line in matched:
+            for counterpart in line.move_line_ids:
+                amount_currency = -counterpart.amount_residual_currency
+                pairs.append((len(vals_list), counterpart))
+                vals_list.append(
+                    {
+                        "name": f"{label} {line.external_id}",
+                        "account_id": counterpart.account_id.id,
+                        "partner_id": counterpart.partner_id.id,
+                        "currency_id": counterpart.currency_id.id,
+                        "amount_currency": amount_currency,
+                        "balance": convert(amount_currency)
+                        if counterpart.currency_id == currency
+                        else -counterpart.amount_residual,
+                    }
+                )
+            if line.order_id.oms_channel_id.invoice_policy == "never" and self.kind == "channel":
+                revenue = line.gross - line.refund
+                if not currency.is_zero(revenue):
+                    account = line.order_id.oms_channel_id.payout_income_account_id or self._default_income_account()
+                    vals_list.append(
+                        {
+                            "name": self.env._("%(label)s %(order)s revenue", label=label, order=line.external_id),
+                            "account_id": account.id,
+                            "partner_id": self.partner_id.id,
+                            "currency_id": currency.id,
+                            "amount_currency": -revenue,
+                            "balance": convert(-revenue),
+                        }
+                    )
+        fees = sum(matched.mapped("fee"))
+        if not currency.is_zero(fees):
+            vals_list.append(
+                {
+                    "name": self.env._("%(label)s fees", label=label),
+                    "account_id": self.fee_account_id.id,
+                    "partner_id": self.partner_id.id,
+                    "currency_id": currency.id,
+                    "amount_currency": fees,
+                    "balance": convert(fees),
+                }
+            )
+        net = sum(matched.mapped("net"))
+        # The net takes what rounding in company currency left over, so that the entry balances.
+        vals_list.append(
+            {
+                "name": self.env._("%(label)s net", label=label),
+                "account_id": self.clearing_account_id.id,
+                "partner_id": self.partner_id.id,
+                "currency_id": currency.id,
+                "amount_currency": net,
+                "balance": -company.currency_id.round(sum(vals["balance"] for vals in vals_list)),
+            }
+        )
+        return vals_list, pairs
+
+    def _default_income_account(self):
+        account = self.env["account.account"].search(
+            [*self.env["account.account"]._check_company_domain(self.company_id), ("account_type", "=", "income")],
+            limit=1,
+        )
+        if not account:
+            raise UserError(self.env._("The company has no income account for marketplace revenue."))
+        return account
+
+    def action_cancel(self):
+        """Unreconcile and cancel the payout's entry; the payout can then be reset to draft and posted again."""
+        self._check_accountant()
+        for payout in self.filtered(lambda p: p.state == "posted"):
+            move = payout.move_id
+            move.line_ids.remove_move_reconcile()
+            move.button_draft()
+            move.button_cancel()
+            payout.message_post(body=self.env._("Cancelled; entry %(move)s cancelled.", move=move.name))
+        self.write({"state": "cancel", "clearing_line_id": False})
+        return True
+
+    def action_draft(self):
+        self._check_accountant()
+        for payout in self:
+            if payout.state != "cancel":
+                raise UserError(self.env._("Only a cancelled payout can be reset to draft."))
+        self.write({"state": "draft", "move_id": False})
+        return True
+
+    def action_view_move(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "res_id": self.move_id.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------
+    # Bank
+    # ------------------------------------------------------------------
+    def action_reconcile_bank(self):
+        """Find the bank statement line of each posted payout (its reference in the label, its net amount) and
+        reconcile it with the payout's clearing line."""
+        self._check_accountant()
+        st_lines = self.env["account.bank.statement.line"].search(
+            [
+                ("company_id", "in", self.company_id.ids),
+                ("is_reconciled", "=", False),
+            ]
+        )
+        done = st_lines._oms_reconcile_payouts(self.filtered(lambda p: p.state == "posted"))
+        if not done:
+            raise UserError(
+                self.env._(
+                    "No unreconciled bank statement line carries the reference and the net amount of these payouts."
+                )
+            )
+        return True
+
+
+class OmsPayoutLine(models.Model):
+    """One order of a payout: what the channel says (gross, fee, refund, net) and what matching found."""
+
+    _name = "oms.payout.line"
+    _description = "Payout Line"
+    _order = "payout_id, sequence, id"
+
+    payout_id = fields.Many2one("oms.payout", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer(default=10)
+    company_id = fields.Many2one(related="payout_id.company_id", store=True)
+    currency_id = fields.Many2one(related="payout_id.currency_id", store=True)
+    payout_state = fields.Selection(related="payout_id.state", store=True, string="Payout Status")
+    payout_date = fields.Date(related="payout_id.date", store=True, string="Payout Date")
+    channel_id = fields.Many2one(related="payout_id.channel_id", store=True)
+    external_id = fields.Char(string="Order ID", required=True, help="The order's id in the channel.")
+    gross = fields.Monetary()
+    fee = fields.Monetary()
+    refund = fields.Monetary(help="What the channel paid back to the customer, deducted from this payout.")
+    net = fields.Monetary(help="Gross - fee - refund.")
+    order_id = fields.Many2one("sale.order", string="Order", readonly=True, index="btree_not_null")
+    invoice_ids = fields.Many2many("account.move", string="Invoices", readonly=True)
+    move_line_ids = fields.Many2many(
+        "account.move.line", string="Cleared Items", readonly=True, help="The open items the payout clears."
+    )
+    match_state = fields.Selection(MATCH_STATES, string="Match", readonly=True, default="unknown_order")
+    reason = fields.Char(readonly=True)
+
+    def _oms_match(self):
+        """Match the lines to orders and their open items, in a bounded number of queries per payout."""
+        for payout, lines in self.grouped("payout_id").items():
+            lines._oms_match_payout(payout)
+
+    def _oms_match_payout(self, payout):
+        currency = payout.currency_id
+        external_ids = list(set(self.mapped("external_id")))
+        orders = self.env["sale.order"].search(payout._order_domain(external_ids))
+        orders_by_ext = defaultdict(lambda: self.env["sale.order"])
+        for order in orders:
+            orders_by_ext[order.oms_external_id] |= order
+        # Orders already settled by another posted payout
+        settled = set(
+            self.env["oms.payout.line"]
+            .search(
+                [
+                    ("order_id", "in", orders.ids),
+                    ("payout_state", "=", "posted"),
+                    ("match_state", "=", "matched"),
+                    ("payout_id", "!=", payout.id),
+                ]
+            )
+            .mapped("order_id")
+            .ids
+        )
+        invoices = orders.invoice_ids.filtered(lambda m: m.state == "posted")
+        receivables = invoices.line_ids.filtered(
+            lambda aml: aml.account_id.account_type == "asset_receivable" and not aml.reconciled
+        )
+        payment_lines = orders.oms_payment_id.move_id.line_ids.filtered(
+            lambda aml: aml.account_id == aml.payment_id.outstanding_account_id and not aml.reconciled
+        )
+        seen = set()
+        for line in self:
+            vals = {"order_id": False}
+            invoices, items = self.env["account.move"], self.env["account.move.line"]
+            order = orders_by_ext.get(line.external_id, self.env["sale.order"])
+            state, reason = "matched", False
+            if len(order) != 1:
+                state = "unknown_order"
+                reason = (
+                    self.env._("No order %(ext)s for this payout.", ext=line.external_id)
+                    if not order
+                    else self.env._("Several orders have the id %(ext)s.", ext=line.external_id)
+                )
+            else:
+                vals["order_id"] = order.id
+                invoices = order.invoice_ids.filtered(lambda m: m.state == "posted")
+                state, reason, items = line._oms_check(payout, order, receivables, payment_lines, settled, seen)
+            if state == "matched" and currency.compare_amounts(line.gross - line.fee - line.refund, line.net):
+                state = "net_differs"
+                reason = self.env._(
+                    "Net %(net)s is not gross - fee - refund (%(expected)s).",
+                    net=line.net,
+                    expected=currency.round(line.gross - line.fee - line.refund),
+                )
+            if state == "matched":
+                seen.add(order.id)
+            else:
+                items = self.env["account.move.line"]
+            # Many2many commands only when they change: matching many unknown lines stays cheap.
+            if invoices != line.invoice_ids:
+                vals["invoice_ids"] = [fields.Command.set(invoices.ids)]
+            if items != line.move_line_ids:
+                vals["move_line_ids"] = [fields.Command.set(items.ids)]
+            vals.update(match_state=state, reason=reason)
+            line.write(vals)
+
+    def _oms_check(self, payout, order, receivables, payment_lines, settled, seen):
+        """(match_state, reason, open items to clear) of the line for its order."""
+        self.ensure_one()
+        currency = payout.currency_id
+        empty = self.env["account.move.line"]
+        if order.id in seen:
+            return (
+                "duplicate",
+                self.env._("Order %(ext)s is on another line of this payout.", ext=order.oms_external_id),
+                empty,
+            )
+        if order.id in settled:
+            return "already_paid", self.env._("Another posted payout already settled this order."), empty
+        marketplace = payout.kind == "channel" and order.oms_channel_id.invoice_policy == "never"
+        items = empty
+        if not currency.is_zero(self.gross) and not marketplace:
+            invoice_lines = receivables.filtered(
+                lambda aml: aml.move_id in order.invoice_ids and aml.move_id.move_type == "out_invoice"
+            )
+            paid_lines = payment_lines.filtered(lambda aml: aml.payment_id == order.oms_payment_id)
+            gross_items = invoice_lines | paid_lines
+            if not gross_items:
+                if not order.invoice_ids.filtered(lambda m: m.state == "posted" and m.move_type == "out_invoice"):
+                    return "not_invoiced", self.env._("Order %(order)s has no posted invoice.", order=order.name), empty
+                return (
+                    "already_paid",
+                    self.env._("The invoice of order %(order)s is already paid.", order=order.name),
+                    empty,
+                )
+            if any(aml.currency_id != currency for aml in gross_items):
+                return (
+                    "currency_differs",
+                    self.env._(
+                        "Order %(order)s is in %(currency)s, the payout in %(payout)s.",
+                        order=order.name,
+                        currency=gross_items.currency_id[:1].name,
+                        payout=currency.name,
+                    ),
+                    empty,
+                )
+            expected = sum(gross_items.mapped("amount_residual_currency"))
+            if currency.compare_amounts(expected, self.gross):
+                return (
+                    "amount_differs",
+                    self.env._(
+                        "Gross %(gross)s, but %(expected)s is open for order %(order)s.",
+                        gross=self.gross,
+                        expected=currency.round(expected),
+                        order=order.name,
+                    ),
+                    empty,
+                )
+            items |= gross_items
+        if marketplace and order.state != "sale":
+            return "not_invoiced", self.env._("Order %(order)s is not a confirmed order.", order=order.name), empty
+        if not currency.is_zero(self.refund) and not marketplace:
+            refund_items = receivables.filtered(
+                lambda aml: aml.move_id in order.invoice_ids and aml.move_id.move_type == "out_refund"
+            )
+            if not refund_items:
+                return (
+                    "no_credit_note",
+                    self.env._("Order %(order)s has no open credit note for the refund.", order=order.name),
+                    empty,
+                )
+            expected = -sum(refund_items.mapped("amount_residual_currency"))
+            if any(aml.currency_id != currency for aml in refund_items) or currency.compare_amounts(
+                expected, self.refund
+            ):
+                return (
+                    "amount_differs",
+                    self.env._(
+                        "Refund %(refund)s, but the open credit note of order %(order)s is %(expected)s.",
+                        refund=self.refund,
+                        expected=currency.round(expected),
+                        order=order.name,
+                    ),
+                    empty,
+                )
+            items |= refund_items
+        if float_compare(self.gross, 0.0, precision_rounding=currency.rounding) < 0:
+            return "amount_differs", self.env._("The gross of a line cannot be negative."), empty
+        return "matched", False, items

@@ -1,0 +1,214 @@
+import base64
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from .oms_intake_import import _number, _text
+
+# Accepted header names (lower case) of each column of a payout file.
+ALIASES = {
+    "external_id": ("external_id", "order", "order_id", "order id", "order_number", "order number", "external id"),
+    "gross": ("gross", "amount", "gross_amount", "gross amount", "sales"),
+    "fee": ("fee", "fees", "commission", "fee_amount"),
+    "refund": ("refund", "refunds", "refund_amount"),
+    "net": ("net", "net_amount", "net amount", "payout"),
+    "currency": ("currency", "currency_code"),
+}
+REQUIRED = ("external_id", "gross")
+AMOUNTS = ("gross", "fee", "refund", "net")
+
+
+class OmsPayoutImport(models.TransientModel):
+    """Read a payout statement (CSV or XLSX), show its rows and their problems, then create a draft payout."""
+
+    _name = "oms.payout.import"
+    _description = "Import a payout or COD remittance"
+
+    kind = fields.Selection(
+        [("channel", "Channel payout"), ("cod", "COD remittance")], required=True, default="channel"
+    )
+    channel_id = fields.Many2one("oms.channel", string="Channel")
+    carrier_id = fields.Many2one("delivery.carrier", string="Courier")
+    reference = fields.Char(required=True)
+    date = fields.Date(required=True, default=fields.Date.context_today)
+    file = fields.Binary(required=True, string="File")
+    filename = fields.Char()
+    state = fields.Selection([("upload", "Upload"), ("preview", "Preview")], default="upload")
+    line_ids = fields.One2many("oms.payout.import.line", "wizard_id", string="Rows")
+    problem_count = fields.Integer(compute="_compute_problem_count")
+
+    @api.depends("line_ids.problem")
+    def _compute_problem_count(self):
+        for wizard in self:
+            wizard.problem_count = len(wizard.line_ids.filtered("problem"))
+
+    def _currency(self):
+        self.ensure_one()
+        if self.kind == "cod":
+            return self.env.company.currency_id
+        return self.channel_id.currency_id
+
+    def _read_rows(self):
+        """[(row number, {column: value})] of the file, columns mapped by ALIASES."""
+        self.ensure_one()
+        content = base64.b64decode(self.file or b"")
+        reader = self.env["oms.intake.import"]
+        is_xlsx = (self.filename or "").lower().endswith(".xlsx") or content[:2] == b"PK"
+        rows = reader._read_xlsx(content) if is_xlsx else reader._read_csv(content)
+        if not rows:
+            raise UserError(self.env._("The file is empty: the first row must name the columns."))
+        header = [_text(h).lower().strip() for h in rows[0]]
+        columns = {}
+        for key, names in ALIASES.items():
+            for index, title in enumerate(header):
+                if title in names:
+                    columns[key] = index
+                    break
+        missing = [key for key in REQUIRED if key not in columns]
+        if missing:
+            raise UserError(
+                self.env._(
+                    "The file lacks the columns %(missing)s. Accepted names: %(names)s.",
+                    missing=", ".join(missing),
+                    names="; ".join(f"{key}: {', '.join(names)}" for key, names in ALIASES.items()),
+                )
+            )
+        result = []
+        for number, row in enumerate(rows[1:], start=2):
+            if not any(_text(value) for value in row):
+                continue
+            result.append((number, {key: row[index] if index < len(row) else None for key, index in columns.items()}))
+        return result
+
+    def _parse(self, rows):
+        """Values of the preview lines: amounts as numbers, problems named by row and column."""
+        currency = self._currency()
+        vals_list = []
+        for number, row in rows:
+            problems = []
+            vals = {"row": number, "external_id": _text(row.get("external_id"))}
+            if not vals["external_id"]:
+                problems.append(self.env._("row %(row)s: no order id", row=number))
+            for key in AMOUNTS:
+                raw = row.get(key)
+                if raw is None or _text(raw) == "":
+                    vals[key] = 0.0
+                    continue
+                value = _number(raw)
+                if isinstance(value, str):
+                    problems.append(
+                        self.env._(
+                            "row %(row)s, column %(column)s: “%(value)s” is not a number",
+                            row=number,
+                            column=key,
+                            value=value,
+                        )
+                    )
+                    vals[key] = 0.0
+                else:
+                    vals[key] = float(value)
+            if "net" not in row or row.get("net") is None or _text(row.get("net")) == "":
+                vals["net"] = currency.round(vals["gross"] - vals["fee"] - vals["refund"]) if currency else 0.0
+            code = _text(row.get("currency")).upper()
+            if code and currency and code != currency.name:
+                problems.append(
+                    self.env._(
+                        "row %(row)s, column currency: %(code)s, but the payout is in %(currency)s",
+                        row=number,
+                        code=code,
+                        currency=currency.name,
+                    )
+                )
+            vals["problem"] = "; ".join(problems) or False
+            vals_list.append(vals)
+        return vals_list
+
+    def action_preview(self):
+        self.ensure_one()
+        if self.kind == "channel" and not self.channel_id:
+            raise UserError(self.env._("Choose the channel of the payout."))
+        if self.kind == "cod" and not self.carrier_id:
+            raise UserError(self.env._("Choose the courier of the remittance."))
+        vals_list = self._parse(self._read_rows())
+        if not vals_list:
+            raise UserError(self.env._("The file has a header but no rows."))
+        self.write(
+            {
+                "state": "preview",
+                "line_ids": [fields.Command.clear()] + [fields.Command.create(vals) for vals in vals_list],
+            }
+        )
+        return self._reopen()
+
+    def action_back(self):
+        self.write({"state": "upload", "line_ids": [fields.Command.clear()]})
+        return self._reopen()
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": self.env._("Import a payout"),
+        }
+
+    def action_create(self):
+        """Create the draft payout from the previewed rows and match it; refused while a row has a problem."""
+        self.ensure_one()
+        if self.state != "preview":
+            self.action_preview()
+        if self.problem_count:
+            raise UserError(
+                self.env._(
+                    "%(count)s rows have problems; fix the file and preview it again:\n%(problems)s",
+                    count=self.problem_count,
+                    problems="\n".join(self.line_ids.filtered("problem").mapped("problem")[:20]),
+                )
+            )
+        payout = self.env["oms.payout"].create(
+            {
+                "kind": self.kind,
+                "channel_id": self.channel_id.id if self.kind == "channel" else False,
+                "carrier_id": self.carrier_id.id if self.kind == "cod" else False,
+                "reference": self.reference,
+                "date": self.date,
+                "line_ids": [
+                    fields.Command.create(
+                        {
+                            "sequence": line.row,
+                            "external_id": line.external_id,
+                            "gross": line.gross,
+                            "fee": line.fee,
+                            "refund": line.refund,
+                            "net": line.net,
+                        }
+                    )
+                    for line in self.line_ids
+                ],
+            }
+        )
+        payout.action_match()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "oms.payout",
+            "res_id": payout.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+class OmsPayoutImportLine(models.TransientModel):
+    _name = "oms.payout.import.line"
+    _description = "Row of an imported payout"
+    _order = "row"
+
+    wizard_id = fields.Many2one("oms.payout.import", required=True, ondelete="cascade")
+    row = fields.Integer()
+    external_id = fields.Char(string="Order ID")
+    gross = fields.Float()
+    fee = fields.Float()
+    refund = fields.Float()
+    net = fields.Float()
+    problem = fields.Char()
