@@ -54,6 +54,7 @@
     "demo": [
         "demo/oms_demo.xml",
         "demo/oms_service_demo.xml",
+        "demo/oms_accounting_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

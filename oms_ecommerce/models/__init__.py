@@ -8,6 +8,7 @@ from . import (
     oms_channel_carrier,
     oms_deal,
     oms_demo,
+    oms_demo_accounting,
     oms_demo_service,
     oms_intake,
     oms_manifest,

@@ -80,7 +80,6 @@ class SaleOrder(models.Model):
         return [
             ("oms_channel_id", "!=", False),
             ("oms_payment_status", "=", "paid"),
-            ("oms_payment_amount", ">", 0),
             ("oms_payment_id", "=", False),
             ("state", "=", "sale"),
             ("oms_accounting_error", "=", False),
@@ -234,7 +233,8 @@ class SaleOrder(models.Model):
                     "payment_method_line_id": method_line.id,
                     "payment_date": max(date, max(invoices.mapped("invoice_date"))),
                     "currency_id": self.currency_id.id,
-                    "amount": self.oms_payment_amount,
+                    # The payload's amount; a channel that says "paid" without one collected the invoice.
+                    "amount": self.oms_payment_amount or sum(invoices.mapped("amount_residual")),
                     "communication": self.oms_payment_reference or self.oms_external_id,
                     "group_payment": True,
                     "payment_difference_handling": "open",

@@ -137,6 +137,18 @@ class TestAccounting(OmsCommon):
         self.assertEqual(invoice.payment_state, "partial")
         self.assertAlmostEqual(invoice.amount_residual, 7.19, places=2)
 
+    def test_paid_order_without_an_amount_pays_the_invoice(self):
+        # API.md makes payment.amount optional: "paid" without an amount means the invoice was collected.
+        [(code, body)] = self.receive(
+            order_payload("A3", payment={"status": "paid", "method": "card", "reference": "ch_A3"})
+        )
+        self.assertEqual(code, 201, body)
+        order = self.env["sale.order"].browse(body["id"])
+        order.action_confirm()
+        self.run_cron()
+        self.assertRecordValues(self.invoice(order), [{"payment_state": "paid", "amount_residual": 0.0}])
+        self.assertEqual(order.oms_payment_id.amount, TOTAL)
+
     def test_cod_and_pending_orders_stay_open(self):
         cod = self.order("C1", status="cod")
         pending = self.order("P1", status="pending")
