@@ -18,27 +18,29 @@ class OmsTicketPortal(CustomerPortal):
         values = super()._prepare_home_portal_values(counters)
         if "oms_ticket_count" in counters:
             Ticket = request.env["oms.ticket"]
-            values["oms_ticket_count"] = Ticket.search_count([]) if Ticket.has_access("read") else 0
+            values["oms_ticket_count"] = (
+                Ticket.search_count(self._oms_my_tickets_domain()) if Ticket.has_access("read") else 0
+            )
         return values
 
-    def _oms_customer_orders(self):
+    def _oms_my_tickets_domain(self):
+        # The logged-in customer's own requests (an agent on the portal sees theirs, not the desk's).
+        return [("partner_id", "child_of", request.env.user.partner_id.commercial_partner_id.id)]
+
+    def _oms_customer_orders(self, order_id=None):
         partner = request.env.user.partner_id.commercial_partner_id
-        return (
-            request.env["sale.order"]
-            .sudo()
-            .search(
-                [("partner_id", "child_of", partner.id), ("oms_channel_id", "!=", False)],
-                order="date_order desc, id desc",
-                limit=50,
-            )
-        )
+        domain = [("partner_id", "child_of", partner.id), ("oms_channel_id", "!=", False)]
+        if order_id:
+            domain.append(("id", "=", order_id))
+        return request.env["sale.order"].sudo().search(domain, order="date_order desc, id desc", limit=50)
 
     @http.route(["/my/tickets", "/my/tickets/page/<int:page>"], type="http", auth="user", website=True)
     def portal_my_tickets(self, page=1, **kw):
         Ticket = request.env["oms.ticket"]
-        total = Ticket.search_count([])
+        domain = self._oms_my_tickets_domain()
+        total = Ticket.search_count(domain)
         pager = portal_pager(url="/my/tickets", total=total, page=page, step=TICKETS_PER_PAGE)
-        tickets = Ticket.search([], order="id desc", limit=TICKETS_PER_PAGE, offset=pager["offset"])
+        tickets = Ticket.search(domain, order="id desc", limit=TICKETS_PER_PAGE, offset=pager["offset"])
         values = self._prepare_portal_layout_values()
         values.update(
             {"tickets": tickets.sudo(), "page_name": "oms_ticket", "pager": pager, "default_url": "/my/tickets"}
@@ -92,7 +94,7 @@ class OmsTicketPortal(CustomerPortal):
             values["category"] = "other"
         order = request.env["sale.order"]
         if values["order_id"]:
-            order = self._oms_customer_orders().filtered(lambda o: o.id == values["order_id"])
+            order = self._oms_customer_orders(values["order_id"])
             if not order:
                 return self._oms_render_new_ticket(
                     values, error=request.env._("This order is not one of yours: choose it from the list.")
@@ -137,7 +139,19 @@ class OmsTicketPortal(CustomerPortal):
         partner = request.env["res.partner"].sudo().browse(partner_id).exists()
         if not partner:
             raise NotFound()
-        wanted = request.httprequest.method == "POST" and optin == "1"
+        if request.httprequest.method != "POST":
+            # Opening the link only asks: mail scanners follow links, they must not unsubscribe anyone.
+            return request.render(
+                "oms_ecommerce.unsubscribed",
+                {
+                    "optin": partner.oms_deal_optin,
+                    "email": partner.email,
+                    "partner_id": partner_id,
+                    "token": token,
+                    "ask": True,
+                },
+            )
+        wanted = optin == "1"
         if partner.oms_deal_optin != wanted:
             partner.oms_deal_optin = wanted
             partner.message_post(
@@ -148,5 +162,5 @@ class OmsTicketPortal(CustomerPortal):
             )
         return request.render(
             "oms_ecommerce.unsubscribed",
-            {"optin": wanted, "email": partner.email, "partner_id": partner_id, "token": token},
+            {"optin": wanted, "email": partner.email, "partner_id": partner_id, "token": token, "ask": False},
         )

@@ -148,6 +148,9 @@ class OmsDeal(models.Model):
         for deal in deals:
             deal.state = "sending"
             while True:
+                deal.invalidate_recordset(["state"])
+                if deal.state != "sending":
+                    break  # cancelled by a manager between two batches
                 sent = deal._oms_send_batch(batch)
                 if not sent:
                     deal.state = "sent"

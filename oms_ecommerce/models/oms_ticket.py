@@ -3,6 +3,7 @@ import re
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import html2plaintext
 
 TICKET_CATEGORIES = [
@@ -31,8 +32,9 @@ class OmsTicket(models.Model):
     """A customer's question, tied to the channel order it is about.
 
     The service level clock runs in the team's working hours from ``opened_at`` and pauses while the
-    ticket waits for the customer: ``paused_hours`` (working hours spent waiting) push the stored
-    deadlines back. ``sla_at_risk`` and ``sla_breached`` are stored so that they can be searched and
+    ticket waits for the customer (and while it is solved, should the customer reopen it):
+    ``paused_hours`` (working hours spent waiting) push the resolution deadline back, and the pauses
+    before the first answer (``response_paused_hours``) push the first-response deadline back. ``sla_at_risk`` and ``sla_breached`` are stored so that they can be searched and
     grouped; they change with time and are refreshed by a scheduled action and on every stage change.
     """
 
@@ -107,6 +109,9 @@ class OmsTicket(models.Model):
     paused_hours = fields.Float(
         string="Paused (working hours)", readonly=True, copy=False, help="Working hours spent waiting for the customer."
     )
+    response_paused_hours = fields.Float(
+        readonly=True, copy=False, help="Working hours spent waiting for the customer before the first answer."
+    )
     response_hours = fields.Float(
         string="First Response Time (working hours)", readonly=True, copy=False, aggregator="avg"
     )
@@ -131,6 +136,26 @@ class OmsTicket(models.Model):
     )
     sla_warned = fields.Boolean(readonly=True, copy=False)
     sla_escalated = fields.Boolean(readonly=True, copy=False)
+
+    @api.constrains("order_id", "partner_id")
+    def _check_order_customer(self):
+        for ticket in self:
+            order = ticket.order_id
+            if order and ticket.partner_id.commercial_partner_id != order.partner_id.commercial_partner_id:
+                raise ValidationError(
+                    self.env._(
+                        "Order %(order)s belongs to %(owner)s, not to the ticket's customer %(customer)s: link an "
+                        "order of this customer, or change the customer first.",
+                        order=order.name,
+                        owner=order.partner_id.display_name,
+                        customer=ticket.partner_id.display_name or self.env._("(none)"),
+                    )
+                )
+
+    @api.onchange("order_id")
+    def _onchange_order_id(self):
+        if self.order_id and not self.partner_id:
+            self.partner_id = self.order_id.partner_id
 
     def _default_team(self):
         return self.env["oms.ticket.team"].search([("company_id", "=", self.env.company.id)], limit=1)
@@ -183,6 +208,7 @@ class OmsTicket(models.Model):
         "sla_id.risk_percent",
         "opened_at",
         "paused_hours",
+        "response_paused_hours",
         "team_id.resource_calendar_id",
         "company_id.resource_calendar_id",
     )
@@ -201,17 +227,18 @@ class OmsTicket(models.Model):
                     }
                 )
                 continue
-            key = (sla, calendar, ticket.opened_at, ticket.paused_hours)
+            key = (sla, calendar, ticket.opened_at, ticket.paused_hours, ticket.response_paused_hours)
             if key not in planned:
                 risk = sla.risk_percent / 100.0
+
+                def plan(hours, paused, calendar=calendar, start=ticket.opened_at):
+                    return calendar.plan_hours(hours + paused, start, compute_leaves=True)
+
                 planned[key] = {
-                    name: calendar.plan_hours(hours + ticket.paused_hours, ticket.opened_at, compute_leaves=True)
-                    for name, hours in (
-                        ("response_deadline", sla.response_hours),
-                        ("resolve_deadline", sla.resolve_hours),
-                        ("response_risk_at", sla.response_hours * risk),
-                        ("resolve_risk_at", sla.resolve_hours * risk),
-                    )
+                    "response_deadline": plan(sla.response_hours, ticket.response_paused_hours),
+                    "resolve_deadline": plan(sla.resolve_hours, ticket.paused_hours),
+                    "response_risk_at": plan(sla.response_hours * risk, ticket.response_paused_hours),
+                    "resolve_risk_at": plan(sla.resolve_hours * risk, ticket.paused_hours),
                 }
             ticket.update(planned[key])
 
@@ -238,6 +265,9 @@ class OmsTicket(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            if not vals.get("company_id") and vals.get("team_id"):
+                # A ticket from a team's alias belongs to the team's company (not the gateway's).
+                vals["company_id"] = self.env["oms.ticket.team"].browse(vals["team_id"]).company_id.id
             company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
             vals["name"] = self.env["ir.sequence"].with_company(company).next_by_code("oms.ticket") or "/"
             if vals.get("partner_id") and not vals.get("email_from"):
@@ -268,15 +298,20 @@ class OmsTicket(models.Model):
             if old_stage == new_stage:
                 continue
             extra = {}
-            if old_stage == "waiting" and waiting_since:
-                extra["paused_hours"] = ticket.paused_hours + ticket._oms_work_hours(waiting_since, now)
+            paused_states = ("waiting", *DONE_STAGES)
+            if old_stage in paused_states and new_stage not in paused_states and waiting_since:
+                # The clock stood still while the customer had the ball (waiting, or solved then reopened).
+                pause = ticket._oms_work_hours(waiting_since, now)
+                extra["paused_hours"] = ticket.paused_hours + pause
+                if not ticket.first_response_at:
+                    extra["response_paused_hours"] = ticket.response_paused_hours + pause
                 extra["waiting_since"] = False
-            if new_stage == "waiting":
+            if new_stage in paused_states and old_stage not in paused_states:
                 extra["waiting_since"] = now
             if new_stage in DONE_STAGES and old_stage not in DONE_STAGES:
                 extra["solved_at"] = now
             elif new_stage not in DONE_STAGES and old_stage in DONE_STAGES:
-                extra.update(solved_at=False, resolution_hours=0.0)
+                extra.update(solved_at=False, sla_warned=False)
             if extra:
                 super(OmsTicket, ticket).write(extra)
             if new_stage in DONE_STAGES and old_stage not in DONE_STAGES:
@@ -334,13 +369,17 @@ class OmsTicket(models.Model):
         if self:
             self.env.flush_all()
             self.env.cr.execute(
-                """UPDATE oms_ticket SET sla_compliance = CASE
-                       WHEN stage IN %s AND sla_status = 'met' THEN 100.0
-                       WHEN stage IN %s AND sla_status = 'breached' THEN 0.0 END
-                    WHERE id IN %s""",
-                (DONE_STAGES, DONE_STAGES, tuple(self.ids)),
+                """UPDATE oms_ticket t SET sla_compliance = v.compliance,
+                          resolution_hours = CASE WHEN t.stage IN %s THEN t.resolution_hours END
+                     FROM (SELECT id, CASE WHEN stage IN %s AND sla_status = 'met' THEN 100.0
+                                           WHEN stage IN %s AND sla_status = 'breached' THEN 0.0 END AS compliance
+                             FROM oms_ticket WHERE id IN %s) v
+                    WHERE t.id = v.id
+                      AND (t.sla_compliance IS DISTINCT FROM v.compliance
+                           OR (t.stage NOT IN %s AND t.resolution_hours IS NOT NULL))""",
+                (DONE_STAGES, DONE_STAGES, DONE_STAGES, tuple(self.ids), DONE_STAGES),
             )
-            self.invalidate_recordset(["sla_compliance"])
+            self.invalidate_recordset(["sla_compliance", "resolution_hours"])
 
     @api.model
     def _cron_oms_sla(self):
@@ -368,7 +407,8 @@ class OmsTicket(models.Model):
         to_escalate = running.filtered(lambda t: t.sla_breached and not t.sla_escalated)
         for ticket in to_escalate:
             raised = str(min(int(ticket.priority) + 1, 3))
-            ticket.write({"priority": raised, "sla_escalated": True})
+            # The policy stays the one the ticket was opened under: escalating does not move its deadlines.
+            ticket.write({"priority": raised, "sla_escalated": True, "sla_id": ticket.sla_id.id})
             ticket.message_post(
                 body=self.env._("Service level breached: priority raised to %(priority)s.", priority=ticket.priority),
                 subtype_xmlid="mail.mt_note",
@@ -399,29 +439,21 @@ class OmsTicket(models.Model):
         tokens.discard("")
         if not tokens:
             return self.env["sale.order"], self.env["sale.order"]
-        orders = (
-            self.env["sale.order"]
-            .sudo()
-            .search(
-                [
-                    ("oms_channel_id", "!=", False),
-                    "|",
-                    ("name", "in", list(tokens)),
-                    ("oms_external_id", "in", list(tokens)),
-                ],
-                order="id desc",
-                limit=20,
-            )
-        )
+        SaleOrder = self.env["sale.order"].sudo()
+        domain = [
+            ("oms_channel_id", "!=", False),
+            "|",
+            ("name", "in", list(tokens)),
+            ("oms_external_id", "in", list(tokens)),
+        ]
         if not partner:
-            return self.env["sale.order"], orders
-        mine = orders.filtered(
-            lambda o: (
-                o.partner_id.commercial_partner_id == partner.commercial_partner_id
-                or (partner.email_normalized and o.partner_id.email_normalized == partner.email_normalized)
-            )
+            return self.env["sale.order"], SaleOrder.search(domain, order="id desc", limit=5)
+        customer = partner.commercial_partner_id
+        mine = SaleOrder.search([*domain, ("partner_id", "child_of", customer.id)], order="id desc", limit=1)
+        others = SaleOrder.search(
+            [*domain, ("partner_id.commercial_partner_id", "!=", customer.id)], order="id desc", limit=5
         )
-        return mine[:1], orders - mine
+        return mine, others
 
     @api.model
     def _oms_ticket_in_subject(self, partner, subject):
@@ -476,11 +508,17 @@ class OmsTicket(models.Model):
         if message.message_type not in ("comment", "email") or message.subtype_id != self.env.ref("mail.mt_comment"):
             return result
         author_user = message.author_id.user_ids[:1]
-        if author_user and not author_user.share:
+        bot = self.env.ref("base.partner_root", raise_if_not_found=False)
+        if author_user and not author_user.share and message.author_id not in (self.partner_id | bot):
             if not self.first_response_at:
                 now = fields.Datetime.now()
                 self.sudo().write(
-                    {"first_response_at": now, "response_hours": self._oms_work_hours(self.opened_at, now)}
+                    {
+                        "first_response_at": now,
+                        "response_hours": max(
+                            self._oms_work_hours(self.opened_at, now) - self.response_paused_hours, 0.0
+                        ),
+                    }
                 )
                 if self.stage == "new":
                     self.sudo().stage = "in_progress"
@@ -489,14 +527,6 @@ class OmsTicket(models.Model):
             # The customer answered: the clock runs again.
             self.sudo().stage = "in_progress"
         return result
-
-    def _get_customer_information(self):
-        email_normalized_to_values = super()._get_customer_information()
-        for ticket in self:
-            email_key = ticket.partner_id.email_normalized or ticket.email_from
-            if email_key:
-                email_normalized_to_values.setdefault(email_key, {})
-        return email_normalized_to_values
 
     # ------------------------------------------------------------------ actions
 

@@ -105,6 +105,26 @@ class TestDeals(HttpCase, OmsCommon):
         self.assertEqual(len(self.deal_mails()), 3)
         self.assertIn("sent to 3 customers", str(self.deal.message_ids[0].body))
 
+    def test_time_up_resumes_and_cancel_stops_between_batches(self):
+        self.deal.write({"ordered_within_days": 0, "channel_ids": [(5,)], "country_ids": [(5,)]})
+        self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.deal_batch_size", "1")
+        self.deal.action_schedule()
+        # The run's time is up after the first batch: it stops and the next run goes on.
+        with patch("odoo.addons.base.models.ir_cron.IrCron._commit_progress", lambda *a, **k: 0.0):
+            self.env["oms.deal"]._cron_send_deals()
+        self.assertRecordValues(self.deal, [{"state": "sending", "sent_count": 1}])
+        # A manager cancels between two batches: no more emails.
+        deal = self.deal
+
+        def cancel_after_batch(*args, **kwargs):
+            self.env.cr.execute("UPDATE oms_deal SET state = 'cancelled' WHERE id = %s", (deal.id,))
+            return 1000.0
+
+        with patch("odoo.addons.base.models.ir_cron.IrCron._commit_progress", cancel_after_batch):
+            self.env["oms.deal"]._cron_send_deals()
+        self.assertRecordValues(self.deal, [{"state": "cancelled", "sent_count": 2}])
+        self.assertEqual(len(self.deal_mails()), 2)
+
     def test_future_deal_waits_and_schedule_only_drafts(self):
         self.deal.send_at = fields.Datetime.now() + timedelta(hours=2)
         self.deal.action_schedule()
@@ -118,8 +138,12 @@ class TestDeals(HttpCase, OmsCommon):
     def test_unsubscribe_link_and_portal_toggle(self):
         ann = self.customers["ann"]
         url = f"/oms/deals/unsubscribe/{ann.id}/{unsubscribe_token(self.env, ann.id)}"
+        self.authenticate(None, None)  # a visitor's session, as from an email client
         response = self.url_open(url)
         self.assertEqual(response.status_code, 200)
+        self.assertIn("Stop receiving our deals?", response.text)
+        self.assertTrue(ann.oms_deal_optin, "opening the link (as mail scanners do) changes nothing")
+        response = self.url_open(url, data={"optin": "0", "csrf_token": http.Request.csrf_token(self)})
         self.assertIn("You will not receive our deals any more", response.text)
         self.assertFalse(ann.oms_deal_optin)
         self.assertEqual(self.deal.audience_count, 0)

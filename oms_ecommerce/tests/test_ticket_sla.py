@@ -91,8 +91,9 @@ class TestTicketSla(OmsCommon):
         self.assertAlmostEqual(ticket.response_hours, 3.0, places=2)
         self.assertEqual(ticket.stage, "waiting")
         with freeze_time(datetime(2026, 12, 1, 16)):  # Tuesday 16:00, past the unpaused deadline (15:00)
-            self.env["oms.ticket"]._cron_oms_sla()
+            ticket._oms_sla_refresh()
             self.assertFalse(ticket.sla_breached, "the clock is stopped while the customer has the ball")
+            self.assertFalse(ticket.sla_at_risk)
         with freeze_time(datetime(2026, 12, 2, 10)):  # Wednesday 10:00: the customer answers
             self.customer_replies(ticket)
         self.assertEqual(ticket.stage, "in_progress")
@@ -165,3 +166,55 @@ class TestTicketSla(OmsCommon):
             [("team_id", "=", self.team.id)], ["team_id"], ["sla_compliance:avg"]
         )
         self.assertFalse(compliance, "no finished ticket: no compliance figure")
+
+    def test_waiting_after_a_late_answer_does_not_hide_the_breach(self):
+        with freeze_time(at(30, 9)):  # Monday 9:00; answer due 13:00
+            ticket = self.open_ticket()
+        with freeze_time(at(30, 15)):  # answered late
+            self.answer(ticket)
+            ticket.action_set_waiting()
+        self.assertAlmostEqual(ticket.response_hours, 6.0, places=2)
+        with freeze_time(datetime(2026, 12, 1, 12)):  # the customer answers on Tuesday
+            self.customer_replies(ticket)
+        self.assertEqual(ticket.response_deadline, at(30, 13), "a wait after the first answer does not move it")
+        with freeze_time(datetime(2026, 12, 1, 13)):
+            ticket.action_solve()
+        self.assertRecordValues(ticket, [{"sla_breached": True, "sla_status": "breached", "sla_compliance": 0.0}])
+
+    def test_reopened_after_solved_does_not_count_the_solved_time(self):
+        with freeze_time(at(30, 9)):
+            ticket = self.open_ticket()
+        with freeze_time(at(30, 10)):
+            self.answer(ticket)
+            ticket.action_solve()
+        self.assertAlmostEqual(ticket.resolution_hours, 1.0, places=2)
+        # A week later the customer writes again: the ticket reopens with the week not counted.
+        with freeze_time(datetime(2026, 12, 7, 10)):
+            self.customer_replies(ticket)
+            self.assertEqual(ticket.stage, "in_progress")
+            self.assertFalse(ticket.resolution_hours, "no resolution time while it runs again")
+            self.env["oms.ticket"]._cron_oms_sla()
+        self.assertFalse(ticket.sla_breached)
+        self.assertAlmostEqual(ticket.paused_hours, 40.0, places=2)
+        self.assertEqual(ticket.resolve_deadline, datetime(2026, 12, 8, 17), "16 h + 40 h paused from Monday 9:00")
+
+    def test_escalation_to_urgent_keeps_the_policy(self):
+        with freeze_time(at(30, 9)):
+            ticket = self.open_ticket(priority="2")
+        with freeze_time(at(30, 14)):
+            self.env["oms.ticket"]._cron_oms_sla()
+        self.assertRecordValues(ticket, [{"priority": "3", "sla_id": self.sla.id, "response_deadline": at(30, 13)}])
+        # An agent who sets the priority by hand does get the urgent policy.
+        with freeze_time(at(30, 9)):
+            other = self.open_ticket()
+        other.priority = "3"
+        self.assertEqual(other.sla_id, self.urgent_sla)
+
+    def test_customer_and_bot_messages_are_not_the_first_response(self):
+        with freeze_time(at(30, 9)):
+            ticket = self.open_ticket()
+            self.customer_replies(ticket)
+            ticket.with_user(self.env.ref("base.user_root")).message_post(
+                body="Automatic message", message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+        self.assertFalse(ticket.first_response_at)

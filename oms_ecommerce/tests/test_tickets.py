@@ -1,3 +1,4 @@
+from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import OmsCommon, OmsPackingCommon, order_payload
@@ -135,6 +136,17 @@ class TestTicketEmail(OmsTicketCommon):
         # Someone else quoting the number gets a ticket of their own.
         other = self.incoming("eve@example.org", f"[{ticket.name}] hello", "Hi", "m9@c")
         self.assertNotEqual(other, ticket)
+
+    def test_an_order_of_another_customer_cannot_be_linked(self):
+        stranger = self.env["res.partner"].create({"name": "Stranger", "email": "stranger@example.org"})
+        ticket = self.env["oms.ticket"].create({"subject": "Hello", "partner_id": stranger.id})
+        with self.assertRaisesRegex(ValidationError, "belongs to"):
+            ticket.order_id = self.order
+        mine = self.env["oms.ticket"].create(
+            {"subject": "Mine", "partner_id": self.customer.id, "order_id": self.order.id}
+        )
+        with self.assertRaisesRegex(ValidationError, "belongs to"):
+            mine.partner_id = stranger
 
     def test_acknowledgement_once(self):
         ticket = self.env["oms.ticket"].create({"subject": "Wrong size", "partner_id": self.customer.id})
