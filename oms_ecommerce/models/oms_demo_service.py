@@ -59,6 +59,9 @@ class OmsDemoService(models.AbstractModel):
             if agent_part in ("late_answer", "new_old"):
                 # Opened two working days ago: the service level shows a breach.
                 ticket.sudo().write({"opened_at": now - timedelta(days=2)})
+            else:
+                # Opened a few hours apart, so that response times differ in the analysis.
+                ticket.sudo().write({"opened_at": now - timedelta(hours=3 + 4 * index)})
             if agent_part == "new":
                 continue
             ticket.user_id = demo_user
