@@ -131,9 +131,11 @@ class OmsTicketPortal(CustomerPortal):
         website=True,
         methods=["GET", "POST"],
         readonly=False,
+        csrf=False,
     )
     def deal_unsubscribe(self, partner_id, token, optin="0", **kw):
-        """The link of every deal email: no login, the token proves the address."""
+        """The link of every deal email: no login, the token (an HMAC of the contact) proves the address, so
+        it takes no CSRF token: mail clients POST ``List-Unsubscribe=One-Click`` to it (RFC 8058)."""
         if not check_unsubscribe_token(request.env, partner_id, token):
             raise NotFound()
         partner = request.env["res.partner"].sudo().browse(partner_id).exists()

@@ -136,6 +136,13 @@ class OmsDeal(models.Model):
         mails = template.sudo().send_mail_batch(recipients.ids)
         for recipient, mail in zip(recipients, mails, strict=True):
             recipient.mail_id = mail
+            # RFC 8058 one-click unsubscribe: mail clients show an "Unsubscribe" button.
+            mail.headers = repr(
+                {
+                    "List-Unsubscribe": f"<{recipient.unsubscribe_url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                }
+            )
         self.sent_count += len(recipients)
         return len(recipients)
 

@@ -77,6 +77,8 @@ class TestDeals(HttpCase, OmsCommon):
         self.assertEqual(mail.state, "outgoing", "sent by Odoo's mail queue")
         self.assertIn("WINTER20", str(mail.body_html))
         self.assertIn(self.deal.recipient_ids.unsubscribe_url, str(mail.body_html))
+        self.assertIn(f"<{self.deal.recipient_ids.unsubscribe_url}>", mail.headers)
+        self.assertIn("List-Unsubscribe=One-Click", mail.headers)
         # A second run, even of a deal put back to sending, sends nobody a second email.
         self.deal.state = "sending"
         with no_commit():
@@ -147,6 +149,12 @@ class TestDeals(HttpCase, OmsCommon):
         self.assertIn("You will not receive our deals any more", response.text)
         self.assertFalse(ann.oms_deal_optin)
         self.assertEqual(self.deal.audience_count, 0)
+        # A mail client's one-click unsubscribe (RFC 8058) works too.
+        ann.oms_deal_optin = True
+        self.logout()
+        response = self.url_open(url, data={"List-Unsubscribe": "One-Click"})
+        self.assertEqual(response.status_code, 200)
+        self.assertFalse(ann.oms_deal_optin)
         # Someone else's link, or a forged one, changes nothing.
         dan = self.customers["dan"]
         response = self.url_open(f"/oms/deals/unsubscribe/{dan.id}/{unsubscribe_token(self.env, ann.id)}")
