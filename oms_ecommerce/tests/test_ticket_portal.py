@@ -82,6 +82,32 @@ class TestTicketPortal(HttpCase, OmsCommon):
         self.assertEqual(response.status_code, 200)
         self.assertIn("Bob&#39;s question", response.text)
 
+    def test_customer_answers_in_the_portal_conversation(self):
+        ticket = self.env["oms.ticket"].create(
+            {"subject": "Size?", "partner_id": self.ann.partner_id.id, "order_id": self.ann_order.id}
+        )
+        ticket.action_set_waiting()
+        self.authenticate("ann_help", "ann_help")
+        self.make_jsonrpc_request(
+            "/mail/message/post",
+            {
+                "thread_model": "oms.ticket",
+                "thread_id": ticket.id,
+                "post_data": {"body": "It is size M.", "message_type": "comment", "subtype_xmlid": "mail.mt_comment"},
+            },
+        )
+        posted = ticket.message_ids.filtered(lambda m: "It is size M." in str(m.body))
+        self.assertEqual(posted.author_id, self.ann.partner_id)
+        self.assertEqual(ticket.stage, "in_progress", "the customer answered: back to the desk")
+        # Not on someone else's ticket.
+        bob_ticket = self.env["oms.ticket"].create({"subject": "Bob's", "partner_id": self.bob.partner_id.id})
+        with self.assertRaises(Exception):  # noqa: B017 - the RPC layer answers with an access or not-found error
+            self.make_jsonrpc_request(
+                "/mail/message/post",
+                {"thread_model": "oms.ticket", "thread_id": bob_ticket.id, "post_data": {"body": "Intrusion"}},
+            )
+        self.assertFalse(bob_ticket.message_ids.filtered(lambda m: "Intrusion" in str(m.body)))
+
     def test_order_page_offers_help(self):
         self.authenticate("ann_help", "ann_help")
         page = self.url_open(f"/my/orders/{self.ann_order.id}").text
