@@ -7,7 +7,8 @@ import openpyxl
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import OmsCommon, order_payload
 
@@ -234,24 +235,71 @@ class TestAccounting(OmsCommon):
         self.assertEqual(refund.amount_residual, 0.0)
         self.assertEqual(self.invoice(order).payment_state, "reversed")
 
-    def test_returned_order_gets_credit_note(self):
-        self._put_in_stock()
-        order = self.order("R3")
-        self.ship(order.picking_ids)
-        self.run_cron()
-        picking = order.picking_ids
+    def return_goods(self, order, quantities=None):
+        """Ship the order, then receive back ``quantities`` ({product: qty}; everything by default)."""
+        picking = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
         wizard = (
             self.env["stock.return.picking"]
             .with_context(active_id=picking.id, active_model="stock.picking")
             .create({"picking_id": picking.id})
         )
         for line in wizard.product_return_moves:
-            line.quantity = line.move_id.quantity
+            line.quantity = (quantities or {}).get(line.product_id, 0.0) if quantities else line.move_id.quantity
         action = wizard.action_create_returns()
         self.ship(self.env["stock.picking"].browse(action["res_id"]))
         self.assertEqual(order.oms_step, "returned")
+
+    def refunds(self, order):
+        return order.invoice_ids.filtered(lambda m: m.move_type == "out_refund")
+
+    def test_returned_order_gets_credit_note(self):
+        # Invoiced on ordered quantities: the credit note lowers the invoiced quantity, which must not make the
+        # order "to invoice" again on the next run (a new invoice and credit note every run).
+        self._put_in_stock()
+        order = self.order("R3")
+        self.ship(order.picking_ids)
         self.run_cron()
-        self.assertEqual(order.invoice_ids.filtered(lambda m: m.move_type == "out_refund").amount_total, TOTAL)
+        self.return_goods(order)
+        self.run_cron()
+        self.run_cron()
+        self.assertEqual(len(self.invoice(order)), 1)
+        refund = self.refunds(order)
+        # the goods (2 mugs, 1 tea at -10 %), not the shipping
+        self.assertRecordValues(refund, [{"state": "posted", "amount_total": 32.2}])
+        self.assertFalse(order.oms_accounting_error)
+
+    def test_returned_order_delivered_quantities_credited_once(self):
+        (self.mug | self.tea).invoice_policy = "delivery"
+        self._put_in_stock()
+        order = self.order("R4", status="cod")
+        self.ship(order.picking_ids)
+        self.run_cron()
+        self.assertEqual(self.invoice(order).amount_total, TOTAL)
+        self.return_goods(order)
+        self.run_cron()
+        self.run_cron()
+        self.assertFalse(order.oms_accounting_error)
+        self.assertEqual(len(self.invoice(order)), 1)
+        self.assertRecordValues(self.refunds(order), [{"amount_total": 32.2, "amount_residual": 0.0}])
+        # the unpaid invoice is reconciled with the credit note: the shipping is what stays open
+        self.assertAlmostEqual(self.invoice(order).amount_residual, 4.99, places=2)
+
+    def test_partial_return_credits_the_returned_quantities(self):
+        self._put_in_stock()
+        order = self.order("R5")
+        self.ship(order.picking_ids)
+        self.run_cron()
+        self.return_goods(order, {self.mug: 1})
+        self.run_cron()
+        self.run_cron()
+        refund = self.refunds(order)
+        self.assertRecordValues(refund, [{"amount_total": 12.5, "amount_residual": 12.5}])
+        self.assertEqual(refund.invoice_line_ids.product_id, self.mug)
+        self.assertEqual(len(self.invoice(order)), 1)
+        # a second return gets its own credit note
+        self.return_goods(order, {self.tea: 1})
+        self.run_cron()
+        self.assertEqual(sorted(self.refunds(order).mapped("amount_total")), [7.2, 12.5])
 
     # ------------------------------------------------------------------
     # 2. Payouts
@@ -290,7 +338,6 @@ class TestAccounting(OmsCommon):
         refund = cancelled.invoice_ids.filtered(lambda m: m.move_type == "out_refund")
         self.assertEqual(refund.amount_residual, 0.0)
         self.assertTrue(refund.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable").reconciled)
-        self.assertTrue((paid | pending | cancelled).mapped("oms_paid_out"))
         self.assertTrue(all((paid | pending | cancelled).mapped("oms_paid_out")))
         self.assertRecordValues(
             payout, [{"state": "posted", "gross_total": 111.57, "fee_total": 7.44, "net_total": 66.94}]
@@ -581,3 +628,42 @@ class TestAccounting(OmsCommon):
         self.assertAlmostEqual(sum(margin.mapped("fees")), 3.0, places=2)
         sheet = self._workbook("margin")
         self.assertAlmostEqual(sheet.cell(2, 7).value, 2 * TOTAL - 3.0, places=2)
+
+    # ------------------------------------------------------------------
+    # 4. Review fixes
+    # ------------------------------------------------------------------
+    def test_unexpected_error_sets_one_order_aside(self):
+        good, bad = self.order("K1"), self.order("K2")
+        create_invoices = type(self.env["sale.order"])._create_invoices
+
+        def failing(orders, *args, **kwargs):
+            if bad in orders:
+                raise KeyError("missing_key")
+            return create_invoices(orders, *args, **kwargs)
+
+        with (
+            patch.object(type(self.env["sale.order"]), "_create_invoices", failing),
+            mute_logger("odoo.addons.oms_ecommerce.models.sale_order_accounting"),
+        ):
+            self.assertTrue(self.run_cron())
+        self.assertEqual(self.invoice(good).payment_state, "paid")
+        self.assertFalse(bad.invoice_ids)
+        self.assertIn("KeyError", bad.oms_accounting_error)
+        self.assertIn("missing_key", bad.oms_accounting_error)
+
+    def test_retry_needs_order_desk_or_billing_rights(self):
+        order = self.order("W2")
+        order.oms_accounting_error = "Invoicing failed: test"
+        stranger = new_test_user(self.env, "oms_stranger", groups="base.group_user")
+        with self.assertRaisesRegex(AccessError, "Order Desk users and users with Billing rights"):
+            order.with_user(stranger).action_oms_retry_accounting()
+        self.assertTrue(order.oms_accounting_error)
+        order.with_user(self.oms_user).action_oms_retry_accounting()
+        self.assertFalse(order.oms_accounting_error)
+        self.assertEqual(self.invoice(order).payment_state, "paid")
+
+    def test_payment_date_is_the_local_day(self):
+        order = self.order("D1", status="pending")
+        order.oms_placed_at = fields.Datetime.to_datetime("2025-03-01 23:30:00")
+        self.assertEqual(str(order.with_context(tz="Europe/Brussels")._oms_payment_date()), "2025-03-02")
+        self.assertEqual(str(order.with_context(tz="America/New_York")._oms_payment_date()), "2025-03-01")
