@@ -430,37 +430,67 @@ class OmsPayoutLine(models.Model):
             lines._oms_match_payout(payout)
 
     def _oms_match_payout(self, payout):
+        """Match the lines of one payout. The open items of all its orders are read once and kept in dicts by
+        order, so that matching stays linear in the number of lines.
+
+        A line has a gross part (the sale) and a refund part; settlement files often list them as separate rows,
+        possibly in different payouts. Each part is checked on its own: the gross against the order's open
+        invoice or channel payment ("already paid" when another posted payout settled the gross), the refund
+        against the order's open credit note. Two rows with a gross (or two with a refund) for one order in the
+        same payout are duplicates."""
         currency = payout.currency_id
+        AccountMoveLine = self.env["account.move.line"]
         external_ids = list(set(self.mapped("external_id")))
         orders = self.env["sale.order"].search(payout._order_domain(external_ids))
         orders_by_ext = defaultdict(lambda: self.env["sale.order"])
         for order in orders:
             orders_by_ext[order.oms_external_id] |= order
-        # Orders already settled by another posted payout
-        settled = set(
-            self.env["oms.payout.line"]
-            .search(
-                [
-                    ("order_id", "in", orders.ids),
-                    ("payout_state", "=", "posted"),
-                    ("match_state", "=", "matched"),
-                    ("payout_id", "!=", payout.id),
-                ]
-            )
-            .mapped("order_id")
-            .ids
-        )
+        # What other posted payouts already settled, the gross and the refund apart
+        settled_gross, settled_refund = set(), set()
+        for other in self.env["oms.payout.line"].search(
+            [
+                ("order_id", "in", orders.ids),
+                ("payout_state", "=", "posted"),
+                ("match_state", "=", "matched"),
+                ("payout_id", "!=", payout.id),
+            ]
+        ):
+            if not other.currency_id.is_zero(other.gross):
+                settled_gross.add(other.order_id.id)
+            if not other.currency_id.is_zero(other.refund):
+                settled_refund.add(other.order_id.id)
+        # Open items by order: invoice receivables, credit note receivables, channel payment outstanding lines
         invoices = orders.invoice_ids.filtered(lambda m: m.state == "posted")
-        receivables = invoices.line_ids.filtered(
-            lambda aml: aml.account_id.account_type == "asset_receivable" and not aml.reconciled
-        )
-        payment_lines = orders.oms_payment_id.move_id.line_ids.filtered(
-            lambda aml: aml.account_id == aml.payment_id.outstanding_account_id and not aml.reconciled
-        )
-        seen = set()
+        open_lines = defaultdict(list)  # move id -> open receivable line ids
+        for aml in invoices.line_ids:
+            if aml.account_id.account_type == "asset_receivable" and not aml.reconciled:
+                open_lines[aml.move_id.id].append(aml.id)
+        for aml in orders.oms_payment_id.move_id.line_ids:
+            if aml.account_id == aml.payment_id.outstanding_account_id and not aml.reconciled:
+                open_lines[aml.move_id.id].append(aml.id)
+        open_items, posted_invoices = {}, {}
+        for order in orders:
+            items = {
+                "out_invoice": [],
+                "out_refund": [],
+                "payment": open_lines.get(order.oms_payment_id.move_id.id, []),
+            }
+            posted = order.invoice_ids.filtered(lambda m: m.state == "posted")
+            for move in posted:
+                if move.move_type in items:
+                    items[move.move_type] += open_lines.get(move.id, [])
+            open_items[order.id] = {key: AccountMoveLine.browse(ids) for key, ids in items.items()}
+            posted_invoices[order.id] = posted
+        context = {
+            "settled_gross": settled_gross,
+            "settled_refund": settled_refund,
+            "open_items": open_items,
+            "seen_gross": set(),
+            "seen_refund": set(),
+        }
         for line in self:
             vals = {"order_id": False}
-            invoices, items = self.env["account.move"], self.env["account.move.line"]
+            invoices, items = self.env["account.move"], AccountMoveLine
             order = orders_by_ext.get(line.external_id, self.env["sale.order"])
             state, reason = "matched", False
             if len(order) != 1:
@@ -472,8 +502,8 @@ class OmsPayoutLine(models.Model):
                 )
             else:
                 vals["order_id"] = order.id
-                invoices = order.invoice_ids.filtered(lambda m: m.state == "posted")
-                state, reason, items = line._oms_check(payout, order, receivables, payment_lines, settled, seen)
+                invoices = posted_invoices[order.id]
+                state, reason, items = line._oms_check(payout, order, context)
             if state == "matched" and currency.compare_amounts(line.gross - line.fee - line.refund, line.net):
                 state = "net_differs"
                 reason = self.env._(
@@ -482,9 +512,12 @@ class OmsPayoutLine(models.Model):
                     expected=currency.round(line.gross - line.fee - line.refund),
                 )
             if state == "matched":
-                seen.add(order.id)
+                if not currency.is_zero(line.gross):
+                    context["seen_gross"].add(order.id)
+                if not currency.is_zero(line.refund):
+                    context["seen_refund"].add(order.id)
             else:
-                items = self.env["account.move.line"]
+                items = AccountMoveLine
             # Many2many commands only when they change: matching many unknown lines stays cheap.
             if invoices != line.invoice_ids:
                 vals["invoice_ids"] = [fields.Command.set(invoices.ids)]
@@ -493,27 +526,29 @@ class OmsPayoutLine(models.Model):
             vals.update(match_state=state, reason=reason)
             line.write(vals)
 
-    def _oms_check(self, payout, order, receivables, payment_lines, settled, seen):
-        """(match_state, reason, open items to clear) of the line for its order."""
+    def _oms_check(self, payout, order, context):
+        """(match_state, reason, open items to clear) of the line for its order; ``context`` holds what
+        ``_oms_match_payout`` read for the whole payout."""
         self.ensure_one()
         currency = payout.currency_id
         empty = self.env["account.move.line"]
-        if order.id in seen:
+        has_gross = not currency.is_zero(self.gross)
+        has_refund = not currency.is_zero(self.refund)
+        if (has_gross and order.id in context["seen_gross"]) or (has_refund and order.id in context["seen_refund"]):
             return (
                 "duplicate",
                 self.env._("Order %(ext)s is on another line of this payout.", ext=order.oms_external_id),
                 empty,
             )
-        if order.id in settled:
+        if has_gross and order.id in context["settled_gross"]:
             return "already_paid", self.env._("Another posted payout already settled this order."), empty
+        if float_compare(self.gross, 0.0, precision_rounding=currency.rounding) < 0:
+            return "amount_differs", self.env._("The gross of a line cannot be negative."), empty
         marketplace = payout.kind == "channel" and order.oms_channel_id.invoice_policy == "never"
+        open_items = context["open_items"][order.id]
         items = empty
-        if not currency.is_zero(self.gross) and not marketplace:
-            invoice_lines = receivables.filtered(
-                lambda aml: aml.move_id in order.invoice_ids and aml.move_id.move_type == "out_invoice"
-            )
-            paid_lines = payment_lines.filtered(lambda aml: aml.payment_id == order.oms_payment_id)
-            gross_items = invoice_lines | paid_lines
+        if has_gross and not marketplace:
+            gross_items = open_items["out_invoice"] | open_items["payment"]
             if not gross_items:
                 if not order.invoice_ids.filtered(lambda m: m.state == "posted" and m.move_type == "out_invoice"):
                     return "not_invoiced", self.env._("Order %(order)s has no posted invoice.", order=order.name), empty
@@ -548,11 +583,15 @@ class OmsPayoutLine(models.Model):
             items |= gross_items
         if marketplace and order.state != "sale":
             return "not_invoiced", self.env._("Order %(order)s is not a confirmed order.", order=order.name), empty
-        if not currency.is_zero(self.refund) and not marketplace:
-            refund_items = receivables.filtered(
-                lambda aml: aml.move_id in order.invoice_ids and aml.move_id.move_type == "out_refund"
-            )
+        if has_refund and not marketplace:
+            refund_items = open_items["out_refund"]
             if not refund_items:
+                if order.id in context["settled_refund"]:
+                    return (
+                        "already_paid",
+                        self.env._("Another posted payout already settled the refund of this order."),
+                        empty,
+                    )
                 return (
                     "no_credit_note",
                     self.env._("Order %(order)s has no open credit note for the refund.", order=order.name),
@@ -573,6 +612,4 @@ class OmsPayoutLine(models.Model):
                     empty,
                 )
             items |= refund_items
-        if float_compare(self.gross, 0.0, precision_rounding=currency.rounding) < 0:
-            return "amount_differs", self.env._("The gross of a line cannot be negative."), empty
         return "matched", False, items

@@ -667,3 +667,41 @@ class TestAccounting(OmsCommon):
         order.oms_placed_at = fields.Datetime.to_datetime("2025-03-01 23:30:00")
         self.assertEqual(str(order.with_context(tz="Europe/Brussels")._oms_payment_date()), "2025-03-02")
         self.assertEqual(str(order.with_context(tz="America/New_York")._oms_payment_date()), "2025-03-01")
+
+    def test_refund_paid_out_in_a_later_payout(self):
+        cancelled, returned = self.order("L1"), self.order("L2")
+        self._put_in_stock()
+        self.ship(returned.picking_ids)
+        self.run_cron()
+        first = self.payout([("L1", TOTAL, 1.0, 0.0, TOTAL - 1.0), ("L2", TOTAL, 1.0, 0.0, TOTAL - 1.0)])
+        first.action_post()
+        self.assertEqual(first.matched_count, 2)
+        cancelled._oms_cancel_from_channel()
+        self.return_goods(returned, {self.mug: 1})
+        self.run_cron()
+        # the settlement file lists a sale and a refund of one order as separate rows
+        self.order("L3")
+        self.run_cron()
+        second = self.payout(
+            [
+                ("L1", 0.0, 0.0, TOTAL, -TOTAL),
+                ("L2", 0.0, 0.0, 12.5, -12.5),
+                ("L3", TOTAL, 0.0, 0.0, TOTAL),
+                ("L3", 0.0, 0.0, 5.0, -5.0),
+            ],
+            reference="PO-2",
+        )
+        second.action_match()
+        self.assertEqual(
+            second.line_ids.mapped("match_state"), ["matched", "matched", "matched", "no_credit_note"], second.line_ids
+        )
+        second.action_post()
+        for order in cancelled | returned:
+            refund = self.refunds(order)
+            self.assertEqual(refund.amount_residual, 0.0)
+            self.assertTrue(refund.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable").reconciled)
+        self.assertAlmostEqual(self.balance(self.clearing, second.move_id), TOTAL - TOTAL - 12.5, places=2)
+        # the gross of an order is still settled once only
+        again = self.payout([("L1", TOTAL, 0.0, 0.0, TOTAL), ("L1", 0.0, 0.0, TOTAL, -TOTAL)], reference="PO-3")
+        again.action_match()
+        self.assertEqual(again.line_ids.mapped("match_state"), ["already_paid", "already_paid"])
