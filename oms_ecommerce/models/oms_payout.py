@@ -116,8 +116,10 @@ class OmsPayout(models.Model):
     matched_count = fields.Integer(compute="_compute_totals", store=True, string="Matched")
     mismatch_count = fields.Integer(compute="_compute_totals", store=True, string="Mismatched")
 
+    # NULLS NOT DISTINCT (PostgreSQL 15): one of channel_id and carrier_id is always empty, and a plain UNIQUE
+    # treats every NULL as distinct, so it would never fire.
     _company_reference_uniq = models.Constraint(
-        "UNIQUE (company_id, kind, channel_id, carrier_id, reference)",
+        "UNIQUE NULLS NOT DISTINCT (company_id, kind, channel_id, carrier_id, reference)",
         "This payout reference was already imported for this channel or courier.",
     )
 

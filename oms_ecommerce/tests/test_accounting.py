@@ -4,6 +4,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import openpyxl
+import psycopg2
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -705,3 +706,14 @@ class TestAccounting(OmsCommon):
         again = self.payout([("L1", TOTAL, 0.0, 0.0, TOTAL), ("L1", 0.0, 0.0, TOTAL, -TOTAL)], reference="PO-3")
         again.action_match()
         self.assertEqual(again.line_ids.mapped("match_state"), ["already_paid", "already_paid"])
+
+    def test_payout_reference_unique(self):
+        self._import(b"order_id,gross\nU1,1\n").action_create()
+        with self.assertRaisesRegex(UserError, "IMP-1 of Test Shop was already imported"):
+            self._import(b"order_id,gross\nU1,1\n").action_create()
+        # the database refuses it too: UNIQUE NULLS NOT DISTINCT, as the courier of a channel payout is empty
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.errors.UniqueViolation):
+            self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-1")
+        # a courier's remittance or another reference is fine
+        self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-1", kind="cod")
+        self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-2")
