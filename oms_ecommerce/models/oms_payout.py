@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tools import float_compare
 
 MATCH_STATES = [
@@ -216,34 +216,97 @@ class OmsPayout(models.Model):
         if not self.env.user.has_group("account.group_account_invoice"):
             raise AccessError(self.env._("Only users with Billing or Accounting rights can post or cancel payouts."))
 
+    def _lock(self, records):
+        """Lock ``records`` (payouts or orders) for this transaction; refuse clearly if someone else holds them."""
+        try:
+            records.lock_for_update(allow_referencing=True)
+        except LockError:
+            raise UserError(
+                self.env._(
+                    "%(records)s are being changed by another user or the accounting cron right now: "
+                    "try again in a moment.",
+                    records=", ".join(records.mapped("display_name")[:10]),
+                )
+            ) from None
+
     def action_post(self):
         """Match the lines again and book the matched ones in one journal entry (refused if not draft)."""
         self._check_accountant()
         # Lock the payouts: two users posting the same payout at once make one entry, not two.
-        self.env.cr.execute("SELECT id FROM oms_payout WHERE id IN %s FOR UPDATE", [tuple(self.ids)])
+        self._lock(self)
         self.invalidate_recordset(["state"])
         self._check_draft()
         for payout in self:
             payout._post()
         return True
 
+    def _source_config(self):
+        """({field: the channel's (or courier's) value}, where to set them) for the payout's accounting settings."""
+        self.ensure_one()
+        if self.kind == "cod":
+            carrier = self.carrier_id
+            where = self.env._("on the COD Remittances tab of courier %(carrier)s", carrier=carrier.display_name)
+            source = {
+                "partner_id": carrier.oms_cod_partner_id,
+                "fee_account_id": carrier.oms_fee_account_id,
+                "clearing_account_id": carrier.oms_clearing_account_id,
+                "journal_id": self.env["account.journal"],
+            }
+        else:
+            channel = self.channel_id
+            where = self.env._("on the Accounting tab of channel %(channel)s", channel=channel.display_name)
+            source = {
+                "partner_id": channel.payout_partner_id,
+                "fee_account_id": channel.fee_account_id,
+                "clearing_account_id": channel.clearing_account_id,
+                "journal_id": channel.payout_journal_id,
+            }
+        return source, where
+
+    def _fill_from_source(self, need_fee_account):
+        """Fill the empty accounting settings of the payout from its channel or courier; refuse, naming the
+        payout and where to configure it, when one is still missing."""
+        self.ensure_one()
+        source, where = self._source_config()
+        labels = {
+            "journal_id": self.env._("a payout journal"),
+            "clearing_account_id": self.env._("a clearing account"),
+            "partner_id": self.env._("a payout partner"),
+            "fee_account_id": self.env._("a fee account (it has fees)"),
+        }
+        vals, missing = {}, []
+        for field, label in labels.items():
+            if self[field] or (field == "fee_account_id" and not need_fee_account):
+                continue
+            if source[field]:
+                vals[field] = source[field].id
+            else:
+                missing.append(label)
+        if missing:
+            raise UserError(
+                self.env._(
+                    "Payout %(payout)s (%(reference)s) cannot be posted: it needs %(what)s. Set it %(where)s, "
+                    "or on the payout itself.",
+                    payout=self.name,
+                    reference=self.reference,
+                    what=", ".join(missing),
+                    where=where,
+                )
+            )
+        if vals:
+            self.write(vals)
+
     def _post(self):
         self.ensure_one()
-        for field, label in (
-            ("journal_id", self.env._("a journal")),
-            ("clearing_account_id", self.env._("a clearing account")),
-            ("partner_id", self.env._("a partner")),
-        ):
-            if not self[field]:
-                raise UserError(
-                    self.env._("Payout %(payout)s needs %(what)s to be posted.", payout=self.name, what=label)
-                )
+        # Lock the orders of the payout: two payouts posted at once cannot settle the same order (in particular
+        # an order of a channel that never invoices, which has no open item to reconcile).
+        orders = self.env["sale.order"].search(self._order_domain(list(set(self.line_ids.mapped("external_id")))))
+        self._lock(orders)
         self.line_ids._oms_match()
         matched = self.line_ids.filtered(lambda line: line.match_state == "matched")
         if not matched:
             raise UserError(self.env._("Payout %(payout)s has no matched line to post.", payout=self.name))
-        if not self.currency_id.is_zero(sum(matched.mapped("fee"))) and not self.fee_account_id:
-            raise UserError(self.env._("Payout %(payout)s has fees but no fee account.", payout=self.name))
+        self._fill_from_source(need_fee_account=not self.currency_id.is_zero(sum(matched.mapped("fee"))))
         line_vals, pairs = self._prepare_move_lines(matched)
         move = self.env["account.move"].create(
             {
@@ -301,7 +364,9 @@ class OmsPayout(models.Model):
             if line.order_id.oms_channel_id.invoice_policy == "never" and self.kind == "channel":
                 revenue = line.gross - line.refund
                 if not currency.is_zero(revenue):
-                    account = line.order_id.oms_channel_id.payout_income_account_id or self._default_income_account()
+                    account = line.order_id.oms_channel_id.payout_income_account_id or self._default_income_account(
+                        line.order_id.oms_channel_id
+                    )
                     vals_list.append(
                         {
                             "name": self.env._("%(label)s %(order)s revenue", label=label, order=line.external_id),
@@ -338,13 +403,20 @@ class OmsPayout(models.Model):
         )
         return vals_list, pairs
 
-    def _default_income_account(self):
+    def _default_income_account(self, channel):
         account = self.env["account.account"].search(
             [*self.env["account.account"]._check_company_domain(self.company_id), ("account_type", "=", "income")],
             limit=1,
         )
         if not account:
-            raise UserError(self.env._("The company has no income account for marketplace revenue."))
+            raise UserError(
+                self.env._(
+                    "Payout %(payout)s books marketplace revenue, but the company has no income account: set a "
+                    "Marketplace Revenue Account on the Accounting tab of channel %(channel)s.",
+                    payout=self.name,
+                    channel=channel.display_name,
+                )
+            )
         return account
 
     def action_cancel(self):

@@ -7,7 +7,7 @@ import openpyxl
 import psycopg2
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -717,3 +717,51 @@ class TestAccounting(OmsCommon):
         # a courier's remittance or another reference is fine
         self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-1", kind="cod")
         self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-2")
+
+    def test_post_locks_the_orders(self):
+        order = self.order("LK1", status="pending")
+        self.run_cron()
+        payout = self.payout([("LK1", TOTAL, 0.0, 0.0, TOTAL)])
+        locked = []
+        lock = type(self.env["sale.order"]).lock_for_update
+
+        def recording(records, *args, **kwargs):
+            locked.append(records)
+            return lock(records, *args, **kwargs)
+
+        with patch.object(type(self.env["sale.order"]), "lock_for_update", recording):
+            payout.action_post()
+        self.assertIn(order, locked[0])
+
+        def busy(records, *args, **kwargs):
+            raise LockError("Cannot grab a lock on records")
+
+        other = self.order("LK2", status="pending")
+        self.run_cron()
+        payout2 = self.payout([("LK2", TOTAL, 0.0, 0.0, TOTAL)], reference="PO-2")
+        with (
+            patch.object(type(self.env["sale.order"]), "lock_for_update", busy),
+            self.assertRaisesRegex(UserError, "being changed by another user"),
+        ):
+            payout2.action_post()
+        self.assertEqual(payout2.state, "draft")
+        self.assertFalse(other.oms_paid_out)
+
+    def test_missing_configuration_names_where_to_set_it(self):
+        self.order("CF1", status="pending")
+        self.run_cron()
+        payout = self.payout([("CF1", TOTAL, 1.0, 0.0, TOTAL - 1.0)])
+        payout.clearing_account_id = False
+        self.channel.clearing_account_id = False
+        with self.assertRaisesRegex(UserError, "clearing account.*Accounting tab of channel Test Shop"):
+            payout.action_post()
+        # set on the channel afterwards: the payout takes it when it is posted
+        self.channel.clearing_account_id = self.clearing
+        payout.action_post()
+        self.assertEqual(payout.clearing_account_id, self.clearing)
+        self.carrier.oms_fee_account_id = False
+        self.order("CF2", status="cod")
+        self.run_cron()
+        remittance = self.payout([("CF2", TOTAL, 2.0, 0.0, TOTAL - 2.0)], reference="REM-9", kind="cod")
+        with self.assertRaisesRegex(UserError, "fee account.*COD Remittances tab of courier"):
+            remittance.action_post()
