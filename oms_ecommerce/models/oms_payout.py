@@ -4,6 +4,12 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tools import float_compare
 
+# Context value that lets the payout's own methods write its state and entry: an object, so that no RPC call
+# (whose context is JSON) can pass it.
+_TRANSITION = object()
+# Fields of a payout written by the payout's own transitions only.
+_TRANSITION_FIELDS = {"state", "move_id", "clearing_line_id"}
+
 MATCH_STATES = [
     ("matched", "Matched"),
     ("unknown_order", "Unknown order"),
@@ -178,10 +184,38 @@ class OmsPayout(models.Model):
                 vals["name"] = self.env["ir.sequence"].next_by_code("oms.payout") or self.env._("New")
         return super().create(vals_list)
 
+    def write(self, vals):
+        """Only a draft payout can be edited; its state and entry change through its actions only (post, cancel,
+        reset to draft), never by a plain write (from RPC for instance). Chatter and activities stay open."""
+        if self.env.context.get("oms_payout_transition") is not _TRANSITION:
+            if _TRANSITION_FIELDS & set(vals):
+                raise UserError(
+                    self.env._("The status and the entry of a payout change through its Post and Cancel buttons.")
+                )
+            editable = {name for name in vals if name.startswith(("message_", "activity_"))}
+            if set(vals) - editable:
+                self._check_editable()
+        return super().write(vals)
+
+    def _write_transition(self, vals):
+        return self.with_context(oms_payout_transition=_TRANSITION).write(vals)
+
+    def _check_editable(self):
+        for payout in self:
+            if payout.state != "draft":
+                raise UserError(
+                    self.env._(
+                        "Payout %(payout)s is not a draft and cannot be changed: cancel it and reset it to draft.",
+                        payout=payout.name,
+                    )
+                )
+
     @api.ondelete(at_uninstall=False)
     def _unlink_if_draft(self):
-        if any(payout.state == "posted" for payout in self):
-            raise UserError(self.env._("A posted payout cannot be deleted: cancel it first."))
+        if any(payout.state != "draft" for payout in self):
+            raise UserError(
+                self.env._("Only a draft payout can be deleted: cancel a posted payout and reset it to draft first.")
+            )
 
     # ------------------------------------------------------------------
     # Matching
@@ -325,7 +359,7 @@ class OmsPayout(models.Model):
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
         clearing = lines.filtered(lambda line: line.account_id == self.clearing_account_id)[-1:]
-        self.write({"state": "posted", "move_id": move.id, "clearing_line_id": clearing.id})
+        self._write_transition({"state": "posted", "move_id": move.id, "clearing_line_id": clearing.id})
         self.message_post(
             body=self.env._(
                 "Posted: %(matched)s lines booked in %(move)s; %(mismatched)s lines left out.",
@@ -420,15 +454,25 @@ class OmsPayout(models.Model):
         return account
 
     def action_cancel(self):
-        """Unreconcile and cancel the payout's entry; the payout can then be reset to draft and posted again."""
+        """Unreconcile and cancel the payout's entry; the payout can then be reset to draft and posted again.
+        Refused while the payout's net is reconciled with a bank statement line: cancelling would leave the
+        statement line reconciled against a cancelled entry."""
         self._check_accountant()
+        for payout in self.filtered("bank_reconciled"):
+            raise UserError(
+                self.env._(
+                    "Payout %(payout)s is matched with a bank statement line: undo that bank reconciliation first "
+                    "(Undo reconciliation on the statement line), then cancel the payout.",
+                    payout=payout.name,
+                )
+            )
         for payout in self.filtered(lambda p: p.state == "posted"):
             move = payout.move_id
             move.line_ids.remove_move_reconcile()
             move.button_draft()
             move.button_cancel()
             payout.message_post(body=self.env._("Cancelled; entry %(move)s cancelled.", move=move.name))
-        self.write({"state": "cancel", "clearing_line_id": False})
+        self._write_transition({"state": "cancel", "clearing_line_id": False})
         return True
 
     def action_draft(self):
@@ -436,7 +480,7 @@ class OmsPayout(models.Model):
         for payout in self:
             if payout.state != "cancel":
                 raise UserError(self.env._("Only a cancelled payout can be reset to draft."))
-        self.write({"state": "draft", "move_id": False})
+        self._write_transition({"state": "draft", "move_id": False})
         return True
 
     def action_view_move(self):
@@ -497,6 +541,23 @@ class OmsPayoutLine(models.Model):
     )
     match_state = fields.Selection(MATCH_STATES, string="Match", readonly=True, default="unknown_order")
     reason = fields.Char(readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines.payout_id._check_editable()
+        return lines
+
+    def write(self, vals):
+        self.payout_id._check_editable()
+        result = super().write(vals)
+        if "payout_id" in vals:
+            self.payout_id._check_editable()
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_if_draft(self):
+        self.payout_id._check_editable()
 
     def _oms_match(self):
         """Match the lines to orders and their open items, in a bounded number of queries per payout."""

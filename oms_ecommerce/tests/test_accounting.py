@@ -530,8 +530,10 @@ class TestAccounting(OmsCommon):
         self.run_cron()
         payout = self.payout([("AC1", TOTAL, 0.0, 0.0, TOTAL)])
         self.assertEqual(payout.with_user(self.oms_user).reference, "PO-1")  # may read
-        with self.assertRaises(AccessError):
-            payout.with_user(self.oms_user).action_post()
+        # the accountant check itself refuses (not the missing write access further on)
+        for action in ("action_post", "action_cancel", "action_draft", "action_reconcile_bank"):
+            with self.assertRaisesRegex(AccessError, "Only users with Billing or Accounting rights"):
+                getattr(payout.with_user(self.oms_user), action)()
         with self.assertRaises(AccessError):
             payout.with_user(self.oms_user).write({"reference": "X"})
         self.assertEqual(payout.state, "draft")
@@ -765,3 +767,52 @@ class TestAccounting(OmsCommon):
         remittance = self.payout([("CF2", TOTAL, 2.0, 0.0, TOTAL - 2.0)], reference="REM-9", kind="cod")
         with self.assertRaisesRegex(UserError, "fee account.*COD Remittances tab of courier"):
             remittance.action_post()
+
+    def test_cancel_refused_while_in_the_bank(self):
+        self.order("BK2", status="pending")
+        self.run_cron()
+        payout = self.payout([("BK2", TOTAL, 2.19, 0.0, 35.0)], reference="AMZ-9")
+        payout.action_post()
+        st_line = self.env["account.bank.statement.line"].create(
+            {"journal_id": self.bank.id, "payment_ref": "AMZ-9", "amount": 35.0, "date": payout.date}
+        )
+        payout.action_reconcile_bank()
+        self.assertTrue(payout.bank_reconciled)
+        with self.assertRaisesRegex(UserError, "undo that bank reconciliation first"):
+            payout.action_cancel()
+        self.assertEqual(payout.state, "posted")
+        self.assertEqual(payout.move_id.state, "posted")
+        st_line.action_undo_reconciliation()
+        self.assertFalse(payout.bank_reconciled)
+        payout.action_cancel()
+        self.assertEqual(payout.state, "cancel")
+
+    def test_posted_payout_is_read_only(self):
+        self.order("W1", status="pending")
+        self.run_cron()
+        payout = self.payout([("W1", TOTAL, 1.0, 0.0, TOTAL - 1.0)])
+        as_accountant = payout.with_user(self.accountant)
+        with self.assertRaisesRegex(UserError, "Post and Cancel buttons"):
+            as_accountant.write({"state": "posted"})
+        as_accountant.write({"reference": "PO-1b"})  # a draft can be edited
+        as_accountant.action_post()
+        line = as_accountant.line_ids
+        for change in (
+            lambda: as_accountant.write({"state": "draft"}),
+            lambda: as_accountant.write({"reference": "X"}),
+            lambda: line.write({"gross": 1.0}),
+            lambda: line.unlink(),
+            lambda: (
+                self.env["oms.payout.line"]
+                .with_user(self.accountant)
+                .create({"payout_id": payout.id, "external_id": "W9"})
+            ),
+            lambda: as_accountant.unlink(),
+        ):
+            with self.assertRaises(UserError):
+                change()
+        self.assertRecordValues(payout, [{"state": "posted", "reference": "PO-1b", "gross_total": TOTAL}])
+        as_accountant.message_post(body="still commentable")
+        as_accountant.action_cancel()
+        as_accountant.action_draft()
+        as_accountant.line_ids.write({"fee": 2.0, "net": TOTAL - 2.0})
