@@ -551,6 +551,25 @@ class TestAccounting(OmsCommon):
             self.env.flush_all()
         self.assertEqual(payout.matched_count, 1)
 
+    def test_match_reads_open_items_once(self):
+        # Matching is linear: the open items of all the payout's orders are grouped by order once, not
+        # filtered again for every line.
+        orders = self.order("Q2", status="pending") | self.order("Q3", status="pending") | self.order("Q4")
+        self.run_cron()
+        payout = self.payout([(o.oms_external_id, TOTAL, 0.0, 0.0, TOTAL) for o in orders])
+        AccountMoveLine = type(self.env["account.move.line"])
+        calls = []
+        filtered = AccountMoveLine.filtered
+
+        def counting(records, func):
+            calls.append(len(records))
+            return filtered(records, func)
+
+        with patch.object(AccountMoveLine, "filtered", counting):
+            payout.line_ids._oms_match()
+        self.assertEqual(payout.matched_count, 3)
+        self.assertFalse(calls, "journal items filtered per line")
+
     # ------------------------------------------------------------------
     # Import
     # ------------------------------------------------------------------
