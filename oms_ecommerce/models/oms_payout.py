@@ -1,8 +1,14 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tools import float_compare
+
+# Context value that lets the payout's own methods write its state and entry: an object, so that no RPC call
+# (whose context is JSON) can pass it.
+_TRANSITION = object()
+# Fields of a payout written by the payout's own transitions only.
+_TRANSITION_FIELDS = {"state", "move_id", "clearing_line_id"}
 
 MATCH_STATES = [
     ("matched", "Matched"),
@@ -116,8 +122,10 @@ class OmsPayout(models.Model):
     matched_count = fields.Integer(compute="_compute_totals", store=True, string="Matched")
     mismatch_count = fields.Integer(compute="_compute_totals", store=True, string="Mismatched")
 
+    # NULLS NOT DISTINCT (PostgreSQL 15): one of channel_id and carrier_id is always empty, and a plain UNIQUE
+    # treats every NULL as distinct, so it would never fire.
     _company_reference_uniq = models.Constraint(
-        "UNIQUE (company_id, kind, channel_id, carrier_id, reference)",
+        "UNIQUE NULLS NOT DISTINCT (company_id, kind, channel_id, carrier_id, reference)",
         "This payout reference was already imported for this channel or courier.",
     )
 
@@ -176,10 +184,38 @@ class OmsPayout(models.Model):
                 vals["name"] = self.env["ir.sequence"].next_by_code("oms.payout") or self.env._("New")
         return super().create(vals_list)
 
+    def write(self, vals):
+        """Only a draft payout can be edited; its state and entry change through its actions only (post, cancel,
+        reset to draft), never by a plain write (from RPC for instance). Chatter and activities stay open."""
+        if self.env.context.get("oms_payout_transition") is not _TRANSITION:
+            if _TRANSITION_FIELDS & set(vals):
+                raise UserError(
+                    self.env._("The status and the entry of a payout change through its Post and Cancel buttons.")
+                )
+            editable = {name for name in vals if name.startswith(("message_", "activity_"))}
+            if set(vals) - editable:
+                self._check_editable()
+        return super().write(vals)
+
+    def _write_transition(self, vals):
+        return self.with_context(oms_payout_transition=_TRANSITION).write(vals)
+
+    def _check_editable(self):
+        for payout in self:
+            if payout.state != "draft":
+                raise UserError(
+                    self.env._(
+                        "Payout %(payout)s is not a draft and cannot be changed: cancel it and reset it to draft.",
+                        payout=payout.name,
+                    )
+                )
+
     @api.ondelete(at_uninstall=False)
     def _unlink_if_draft(self):
-        if any(payout.state == "posted" for payout in self):
-            raise UserError(self.env._("A posted payout cannot be deleted: cancel it first."))
+        if any(payout.state != "draft" for payout in self):
+            raise UserError(
+                self.env._("Only a draft payout can be deleted: cancel a posted payout and reset it to draft first.")
+            )
 
     # ------------------------------------------------------------------
     # Matching
@@ -214,34 +250,97 @@ class OmsPayout(models.Model):
         if not self.env.user.has_group("account.group_account_invoice"):
             raise AccessError(self.env._("Only users with Billing or Accounting rights can post or cancel payouts."))
 
+    def _lock(self, records):
+        """Lock ``records`` (payouts or orders) for this transaction; refuse clearly if someone else holds them."""
+        try:
+            records.lock_for_update(allow_referencing=True)
+        except LockError:
+            raise UserError(
+                self.env._(
+                    "%(records)s are being changed by another user or the accounting cron right now: "
+                    "try again in a moment.",
+                    records=", ".join(records.mapped("display_name")[:10]),
+                )
+            ) from None
+
     def action_post(self):
         """Match the lines again and book the matched ones in one journal entry (refused if not draft)."""
         self._check_accountant()
         # Lock the payouts: two users posting the same payout at once make one entry, not two.
-        self.env.cr.execute("SELECT id FROM oms_payout WHERE id IN %s FOR UPDATE", [tuple(self.ids)])
+        self._lock(self)
         self.invalidate_recordset(["state"])
         self._check_draft()
         for payout in self:
             payout._post()
         return True
 
+    def _source_config(self):
+        """({field: the channel's (or courier's) value}, where to set them) for the payout's accounting settings."""
+        self.ensure_one()
+        if self.kind == "cod":
+            carrier = self.carrier_id
+            where = self.env._("on the COD Remittances tab of courier %(carrier)s", carrier=carrier.display_name)
+            source = {
+                "partner_id": carrier.oms_cod_partner_id,
+                "fee_account_id": carrier.oms_fee_account_id,
+                "clearing_account_id": carrier.oms_clearing_account_id,
+                "journal_id": self.env["account.journal"],
+            }
+        else:
+            channel = self.channel_id
+            where = self.env._("on the Accounting tab of channel %(channel)s", channel=channel.display_name)
+            source = {
+                "partner_id": channel.payout_partner_id,
+                "fee_account_id": channel.fee_account_id,
+                "clearing_account_id": channel.clearing_account_id,
+                "journal_id": channel.payout_journal_id,
+            }
+        return source, where
+
+    def _fill_from_source(self, need_fee_account):
+        """Fill the empty accounting settings of the payout from its channel or courier; refuse, naming the
+        payout and where to configure it, when one is still missing."""
+        self.ensure_one()
+        source, where = self._source_config()
+        labels = {
+            "journal_id": self.env._("a payout journal"),
+            "clearing_account_id": self.env._("a clearing account"),
+            "partner_id": self.env._("a payout partner"),
+            "fee_account_id": self.env._("a fee account (it has fees)"),
+        }
+        vals, missing = {}, []
+        for field, label in labels.items():
+            if self[field] or (field == "fee_account_id" and not need_fee_account):
+                continue
+            if source[field]:
+                vals[field] = source[field].id
+            else:
+                missing.append(label)
+        if missing:
+            raise UserError(
+                self.env._(
+                    "Payout %(payout)s (%(reference)s) cannot be posted: it needs %(what)s. Set it %(where)s, "
+                    "or on the payout itself.",
+                    payout=self.name,
+                    reference=self.reference,
+                    what=", ".join(missing),
+                    where=where,
+                )
+            )
+        if vals:
+            self.write(vals)
+
     def _post(self):
         self.ensure_one()
-        for field, label in (
-            ("journal_id", self.env._("a journal")),
-            ("clearing_account_id", self.env._("a clearing account")),
-            ("partner_id", self.env._("a partner")),
-        ):
-            if not self[field]:
-                raise UserError(
-                    self.env._("Payout %(payout)s needs %(what)s to be posted.", payout=self.name, what=label)
-                )
+        # Lock the orders of the payout: two payouts posted at once cannot settle the same order (in particular
+        # an order of a channel that never invoices, which has no open item to reconcile).
+        orders = self.env["sale.order"].search(self._order_domain(list(set(self.line_ids.mapped("external_id")))))
+        self._lock(orders)
         self.line_ids._oms_match()
         matched = self.line_ids.filtered(lambda line: line.match_state == "matched")
         if not matched:
             raise UserError(self.env._("Payout %(payout)s has no matched line to post.", payout=self.name))
-        if not self.currency_id.is_zero(sum(matched.mapped("fee"))) and not self.fee_account_id:
-            raise UserError(self.env._("Payout %(payout)s has fees but no fee account.", payout=self.name))
+        self._fill_from_source(need_fee_account=not self.currency_id.is_zero(sum(matched.mapped("fee"))))
         line_vals, pairs = self._prepare_move_lines(matched)
         move = self.env["account.move"].create(
             {
@@ -260,7 +359,7 @@ class OmsPayout(models.Model):
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
         clearing = lines.filtered(lambda line: line.account_id == self.clearing_account_id)[-1:]
-        self.write({"state": "posted", "move_id": move.id, "clearing_line_id": clearing.id})
+        self._write_transition({"state": "posted", "move_id": move.id, "clearing_line_id": clearing.id})
         self.message_post(
             body=self.env._(
                 "Posted: %(matched)s lines booked in %(move)s; %(mismatched)s lines left out.",
@@ -299,7 +398,9 @@ class OmsPayout(models.Model):
             if line.order_id.oms_channel_id.invoice_policy == "never" and self.kind == "channel":
                 revenue = line.gross - line.refund
                 if not currency.is_zero(revenue):
-                    account = line.order_id.oms_channel_id.payout_income_account_id or self._default_income_account()
+                    account = line.order_id.oms_channel_id.payout_income_account_id or self._default_income_account(
+                        line.order_id.oms_channel_id
+                    )
                     vals_list.append(
                         {
                             "name": self.env._("%(label)s %(order)s revenue", label=label, order=line.external_id),
@@ -336,25 +437,42 @@ class OmsPayout(models.Model):
         )
         return vals_list, pairs
 
-    def _default_income_account(self):
+    def _default_income_account(self, channel):
         account = self.env["account.account"].search(
             [*self.env["account.account"]._check_company_domain(self.company_id), ("account_type", "=", "income")],
             limit=1,
         )
         if not account:
-            raise UserError(self.env._("The company has no income account for marketplace revenue."))
+            raise UserError(
+                self.env._(
+                    "Payout %(payout)s books marketplace revenue, but the company has no income account: set a "
+                    "Marketplace Revenue Account on the Accounting tab of channel %(channel)s.",
+                    payout=self.name,
+                    channel=channel.display_name,
+                )
+            )
         return account
 
     def action_cancel(self):
-        """Unreconcile and cancel the payout's entry; the payout can then be reset to draft and posted again."""
+        """Unreconcile and cancel the payout's entry; the payout can then be reset to draft and posted again.
+        Refused while the payout's net is reconciled with a bank statement line: cancelling would leave the
+        statement line reconciled against a cancelled entry."""
         self._check_accountant()
+        for payout in self.filtered("bank_reconciled"):
+            raise UserError(
+                self.env._(
+                    "Payout %(payout)s is matched with a bank statement line: undo that bank reconciliation first "
+                    "(Undo reconciliation on the statement line), then cancel the payout.",
+                    payout=payout.name,
+                )
+            )
         for payout in self.filtered(lambda p: p.state == "posted"):
             move = payout.move_id
             move.line_ids.remove_move_reconcile()
             move.button_draft()
             move.button_cancel()
             payout.message_post(body=self.env._("Cancelled; entry %(move)s cancelled.", move=move.name))
-        self.write({"state": "cancel", "clearing_line_id": False})
+        self._write_transition({"state": "cancel", "clearing_line_id": False})
         return True
 
     def action_draft(self):
@@ -362,7 +480,7 @@ class OmsPayout(models.Model):
         for payout in self:
             if payout.state != "cancel":
                 raise UserError(self.env._("Only a cancelled payout can be reset to draft."))
-        self.write({"state": "draft", "move_id": False})
+        self._write_transition({"state": "draft", "move_id": False})
         return True
 
     def action_view_move(self):
@@ -424,43 +542,90 @@ class OmsPayoutLine(models.Model):
     match_state = fields.Selection(MATCH_STATES, string="Match", readonly=True, default="unknown_order")
     reason = fields.Char(readonly=True)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines.payout_id._check_editable()
+        return lines
+
+    def write(self, vals):
+        self.payout_id._check_editable()
+        result = super().write(vals)
+        if "payout_id" in vals:
+            self.payout_id._check_editable()
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_if_draft(self):
+        self.payout_id._check_editable()
+
     def _oms_match(self):
         """Match the lines to orders and their open items, in a bounded number of queries per payout."""
         for payout, lines in self.grouped("payout_id").items():
             lines._oms_match_payout(payout)
 
     def _oms_match_payout(self, payout):
+        """Match the lines of one payout. The open items of all its orders are read once and kept in dicts by
+        order, so that matching stays linear in the number of lines.
+
+        A line has a gross part (the sale) and a refund part; settlement files often list them as separate rows,
+        possibly in different payouts. Each part is checked on its own: the gross against the order's open
+        invoice or channel payment ("already paid" when another posted payout settled the gross), the refund
+        against the order's open credit note. Two rows with a gross (or two with a refund) for one order in the
+        same payout are duplicates."""
         currency = payout.currency_id
+        AccountMoveLine = self.env["account.move.line"]
         external_ids = list(set(self.mapped("external_id")))
         orders = self.env["sale.order"].search(payout._order_domain(external_ids))
         orders_by_ext = defaultdict(lambda: self.env["sale.order"])
         for order in orders:
             orders_by_ext[order.oms_external_id] |= order
-        # Orders already settled by another posted payout
-        settled = set(
-            self.env["oms.payout.line"]
-            .search(
-                [
-                    ("order_id", "in", orders.ids),
-                    ("payout_state", "=", "posted"),
-                    ("match_state", "=", "matched"),
-                    ("payout_id", "!=", payout.id),
-                ]
-            )
-            .mapped("order_id")
-            .ids
-        )
+        # What other posted payouts already settled, the gross and the refund apart
+        settled_gross, settled_refund = set(), set()
+        for other in self.env["oms.payout.line"].search(
+            [
+                ("order_id", "in", orders.ids),
+                ("payout_state", "=", "posted"),
+                ("match_state", "=", "matched"),
+                ("payout_id", "!=", payout.id),
+            ]
+        ):
+            if not other.currency_id.is_zero(other.gross):
+                settled_gross.add(other.order_id.id)
+            if not other.currency_id.is_zero(other.refund):
+                settled_refund.add(other.order_id.id)
+        # Open items by order: invoice receivables, credit note receivables, channel payment outstanding lines
         invoices = orders.invoice_ids.filtered(lambda m: m.state == "posted")
-        receivables = invoices.line_ids.filtered(
-            lambda aml: aml.account_id.account_type == "asset_receivable" and not aml.reconciled
-        )
-        payment_lines = orders.oms_payment_id.move_id.line_ids.filtered(
-            lambda aml: aml.account_id == aml.payment_id.outstanding_account_id and not aml.reconciled
-        )
-        seen = set()
+        open_lines = defaultdict(list)  # move id -> open receivable line ids
+        for aml in invoices.line_ids:
+            if aml.account_id.account_type == "asset_receivable" and not aml.reconciled:
+                open_lines[aml.move_id.id].append(aml.id)
+        for aml in orders.oms_payment_id.move_id.line_ids:
+            if aml.account_id == aml.payment_id.outstanding_account_id and not aml.reconciled:
+                open_lines[aml.move_id.id].append(aml.id)
+        open_items, posted_invoices = {}, {}
+        for order in orders:
+            items = {
+                "out_invoice": [],
+                "out_refund": [],
+                "payment": open_lines.get(order.oms_payment_id.move_id.id, []),
+            }
+            posted = order.invoice_ids.filtered(lambda m: m.state == "posted")
+            for move in posted:
+                if move.move_type in items:
+                    items[move.move_type] += open_lines.get(move.id, [])
+            open_items[order.id] = {key: AccountMoveLine.browse(ids) for key, ids in items.items()}
+            posted_invoices[order.id] = posted
+        context = {
+            "settled_gross": settled_gross,
+            "settled_refund": settled_refund,
+            "open_items": open_items,
+            "seen_gross": set(),
+            "seen_refund": set(),
+        }
         for line in self:
             vals = {"order_id": False}
-            invoices, items = self.env["account.move"], self.env["account.move.line"]
+            invoices, items = self.env["account.move"], AccountMoveLine
             order = orders_by_ext.get(line.external_id, self.env["sale.order"])
             state, reason = "matched", False
             if len(order) != 1:
@@ -472,8 +637,8 @@ class OmsPayoutLine(models.Model):
                 )
             else:
                 vals["order_id"] = order.id
-                invoices = order.invoice_ids.filtered(lambda m: m.state == "posted")
-                state, reason, items = line._oms_check(payout, order, receivables, payment_lines, settled, seen)
+                invoices = posted_invoices[order.id]
+                state, reason, items = line._oms_check(payout, order, context)
             if state == "matched" and currency.compare_amounts(line.gross - line.fee - line.refund, line.net):
                 state = "net_differs"
                 reason = self.env._(
@@ -482,9 +647,12 @@ class OmsPayoutLine(models.Model):
                     expected=currency.round(line.gross - line.fee - line.refund),
                 )
             if state == "matched":
-                seen.add(order.id)
+                if not currency.is_zero(line.gross):
+                    context["seen_gross"].add(order.id)
+                if not currency.is_zero(line.refund):
+                    context["seen_refund"].add(order.id)
             else:
-                items = self.env["account.move.line"]
+                items = AccountMoveLine
             # Many2many commands only when they change: matching many unknown lines stays cheap.
             if invoices != line.invoice_ids:
                 vals["invoice_ids"] = [fields.Command.set(invoices.ids)]
@@ -493,27 +661,29 @@ class OmsPayoutLine(models.Model):
             vals.update(match_state=state, reason=reason)
             line.write(vals)
 
-    def _oms_check(self, payout, order, receivables, payment_lines, settled, seen):
-        """(match_state, reason, open items to clear) of the line for its order."""
+    def _oms_check(self, payout, order, context):
+        """(match_state, reason, open items to clear) of the line for its order; ``context`` holds what
+        ``_oms_match_payout`` read for the whole payout."""
         self.ensure_one()
         currency = payout.currency_id
         empty = self.env["account.move.line"]
-        if order.id in seen:
+        has_gross = not currency.is_zero(self.gross)
+        has_refund = not currency.is_zero(self.refund)
+        if (has_gross and order.id in context["seen_gross"]) or (has_refund and order.id in context["seen_refund"]):
             return (
                 "duplicate",
                 self.env._("Order %(ext)s is on another line of this payout.", ext=order.oms_external_id),
                 empty,
             )
-        if order.id in settled:
+        if has_gross and order.id in context["settled_gross"]:
             return "already_paid", self.env._("Another posted payout already settled this order."), empty
+        if float_compare(self.gross, 0.0, precision_rounding=currency.rounding) < 0:
+            return "amount_differs", self.env._("The gross of a line cannot be negative."), empty
         marketplace = payout.kind == "channel" and order.oms_channel_id.invoice_policy == "never"
+        open_items = context["open_items"][order.id]
         items = empty
-        if not currency.is_zero(self.gross) and not marketplace:
-            invoice_lines = receivables.filtered(
-                lambda aml: aml.move_id in order.invoice_ids and aml.move_id.move_type == "out_invoice"
-            )
-            paid_lines = payment_lines.filtered(lambda aml: aml.payment_id == order.oms_payment_id)
-            gross_items = invoice_lines | paid_lines
+        if has_gross and not marketplace:
+            gross_items = open_items["out_invoice"] | open_items["payment"]
             if not gross_items:
                 if not order.invoice_ids.filtered(lambda m: m.state == "posted" and m.move_type == "out_invoice"):
                     return "not_invoiced", self.env._("Order %(order)s has no posted invoice.", order=order.name), empty
@@ -548,11 +718,15 @@ class OmsPayoutLine(models.Model):
             items |= gross_items
         if marketplace and order.state != "sale":
             return "not_invoiced", self.env._("Order %(order)s is not a confirmed order.", order=order.name), empty
-        if not currency.is_zero(self.refund) and not marketplace:
-            refund_items = receivables.filtered(
-                lambda aml: aml.move_id in order.invoice_ids and aml.move_id.move_type == "out_refund"
-            )
+        if has_refund and not marketplace:
+            refund_items = open_items["out_refund"]
             if not refund_items:
+                if order.id in context["settled_refund"]:
+                    return (
+                        "already_paid",
+                        self.env._("Another posted payout already settled the refund of this order."),
+                        empty,
+                    )
                 return (
                     "no_credit_note",
                     self.env._("Order %(order)s has no open credit note for the refund.", order=order.name),
@@ -573,6 +747,4 @@ class OmsPayoutLine(models.Model):
                     empty,
                 )
             items |= refund_items
-        if float_compare(self.gross, 0.0, precision_rounding=currency.rounding) < 0:
-            return "amount_differs", self.env._("The gross of a line cannot be negative."), empty
         return "matched", False, items

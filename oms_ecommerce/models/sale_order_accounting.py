@@ -1,7 +1,9 @@
 import logging
 
+import psycopg2
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 
 _logger = logging.getLogger(__name__)
@@ -55,8 +57,14 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _oms_invoice_due_domain(self):
-        """Channel orders their channel's policy says to invoice now."""
+        """Channel orders their channel's policy says to invoice now.
+
+        A returned order that has its invoice is not invoiced again: its credit note (for the returned
+        quantities) lowers the invoiced quantity, which would otherwise make it "to invoice" once more."""
         shipped = Domain("picking_ids", "any", [("picking_type_code", "=", "outgoing"), ("state", "=", "done")])
+        invoiced = Domain(
+            "order_line.invoice_lines.move_id", "any", [("move_type", "=", "out_invoice"), ("state", "=", "posted")]
+        )
         return Domain.AND(
             [
                 [
@@ -65,6 +73,7 @@ class SaleOrder(models.Model):
                     ("invoice_status", "=", "to invoice"),
                     ("oms_accounting_error", "=", False),
                 ],
+                ~(Domain("oms_step", "=", "returned") & invoiced),
                 Domain.OR(
                     [
                         Domain("oms_channel_id.invoice_policy", "=", "confirmed"),
@@ -96,19 +105,26 @@ class SaleOrder(models.Model):
 
     @api.model
     def _oms_refund_due_domain(self):
-        """Cancelled or returned channel orders with a posted invoice that has no credit note yet."""
-        return [
-            ("oms_channel_id", "!=", False),
-            ("oms_accounting_error", "=", False),
-            "|",
-            ("state", "=", "cancel"),
-            ("oms_step", "=", "returned"),
-            (
-                "order_line.invoice_lines.move_id",
-                "any",
-                [("move_type", "=", "out_invoice"), ("state", "=", "posted"), ("reversal_move_ids", "=", False)],
-            ),
-        ]
+        """Cancelled channel orders with a posted invoice that has no credit note yet, and returned channel
+        orders with a posted invoice (``_oms_refund`` credits the returned quantities not credited yet)."""
+        cancelled = Domain("state", "=", "cancel") & Domain(
+            "order_line.invoice_lines.move_id",
+            "any",
+            [("move_type", "=", "out_invoice"), ("state", "=", "posted"), ("reversal_move_ids", "=", False)],
+        )
+        returned = (
+            Domain("state", "=", "sale")
+            & Domain("oms_step", "=", "returned")
+            & Domain(
+                "order_line.invoice_lines.move_id", "any", [("move_type", "=", "out_invoice"), ("state", "=", "posted")]
+            )
+        )
+        return Domain.AND(
+            [
+                [("oms_channel_id", "!=", False), ("oms_accounting_error", "=", False)],
+                Domain.OR([cancelled, returned]),
+            ]
+        )
 
     # ------------------------------------------------------------------
     # Cron
@@ -139,7 +155,9 @@ class SaleOrder(models.Model):
             with self.env.cr.savepoint():
                 work(self)
             return self
-        except (UserError, ValueError) as exc:
+        except psycopg2.OperationalError:
+            raise  # a concurrent update or a lost connection: the whole run is retried, no order is to blame
+        except Exception as exc:  # any error of one order must not block the others
             if len(self) == 1:
                 self._oms_accounting_failed(what, exc)
                 return self.browse()
@@ -149,14 +167,21 @@ class SaleOrder(models.Model):
                 with self.env.cr.savepoint():
                     work(order)
                 done |= order
-            except (UserError, ValueError) as exc:
+            except psycopg2.OperationalError:
+                raise
+            except Exception as exc:
                 order._oms_accounting_failed(what, exc)
         return done
 
     def _oms_accounting_failed(self, what, exc):
         self.ensure_one()
-        message = exc.args[0] if exc.args else repr(exc)
-        _logger.info("OMS accounting: %s of order %s failed: %s", what, self.name, message)
+        if isinstance(exc, (UserError, ValueError)):
+            message = exc.args[0] if exc.args else repr(exc)
+            _logger.info("OMS accounting: %s of order %s failed: %s", what, self.name, message)
+        else:
+            # An unexpected error (a bug, bad data): keep the traceback in the log.
+            message = f"{type(exc).__name__}: {exc}"
+            _logger.error("OMS accounting: %s of order %s failed", what, self.name, exc_info=exc)
         error = self.env._("%(what)s failed: %(error)s", what=what, error=message)
         self.oms_accounting_error = error
         self.message_post(body=error, subtype_xmlid="mail.mt_note")
@@ -168,9 +193,19 @@ class SaleOrder(models.Model):
         )
 
     def action_oms_retry_accounting(self):
-        """Clear the accounting error so that the next cron run takes the orders again, and run it for them now."""
-        self.write({"oms_accounting_error": False})
-        self._oms_process_accounting()
+        """Clear the accounting error so that the next cron run takes the orders again, and run it for them now.
+
+        For OMS users and Billing users: after this check, the orders get exactly the cron's work (which runs as
+        superuser), so that an OMS user without accounting rights can retry once the cause is fixed."""
+        user = self.env.user
+        if not (user.has_group("oms_ecommerce.group_oms_user") or user.has_group("account.group_account_invoice")):
+            raise AccessError(
+                self.env._("Only Order Desk users and users with Billing rights can retry the accounting of orders.")
+            )
+        self.check_access("read")
+        orders = self.sudo()
+        orders.write({"oms_accounting_error": False})
+        orders._oms_process_accounting()
         return True
 
     def _oms_process_accounting(self):
@@ -223,7 +258,7 @@ class SaleOrder(models.Model):
             raise UserError(
                 self.env._("Journal %(journal)s has no incoming payment method.", journal=journal.display_name)
             )
-        date = fields.Date.to_date(self.oms_placed_at) if self.oms_placed_at else fields.Date.context_today(self)
+        date = self._oms_payment_date()
         wizard = (
             self.env["account.payment.register"]
             .with_context(active_model="account.move", active_ids=invoices.ids)
@@ -244,21 +279,89 @@ class SaleOrder(models.Model):
         payment = wizard._create_payments()
         self.oms_payment_id = payment[:1]
 
+    def _oms_payment_date(self):
+        """The local date on which the customer paid: the day of ``oms_placed_at`` in the user's time zone (the
+        company's when the cron's user has none), not its UTC day."""
+        self.ensure_one()
+        tz = self.env.context.get("tz") or self.env.user.tz or self.company_id.partner_id.tz
+        return fields.Date.context_today(self.with_context(tz=tz), timestamp=self.oms_placed_at or None)
+
     def _oms_refund(self):
-        """Credit notes of cancelled or returned orders: each posted invoice without a reversal is reversed in
-        full. An unpaid invoice is reconciled with its credit note at once; the credit note of a paid invoice
-        stays open until the refund of a payout (or a refund payment) settles it."""
+        """Credit notes of cancelled or returned orders.
+
+        * A cancelled order: each posted invoice without a reversal is reversed in full.
+        * A returned order: one credit note for the quantities returned (done returns that update the order)
+          and not credited yet, at the order's prices; shipping and other lines that are not shipped are not
+          credited. A partial return credits the returned part only; a second return gets its own credit note.
+
+        An unpaid invoice is reconciled with its credit note at once; the credit note of a paid invoice stays open
+        until the refund of a payout (or a refund payment) settles it."""
 
         def work(orders):
-            invoices = orders.invoice_ids.filtered(
+            cancelled = orders.filtered(lambda o: o.state == "cancel")
+            invoices = cancelled.invoice_ids.filtered(
                 lambda m: m.move_type == "out_invoice" and m.state == "posted" and not m.reversal_move_ids
             )
             for cancel, moves in invoices.grouped(lambda m: m.payment_state == "not_paid").items():
-                reason = self.env._("Channel order cancelled or returned")
+                reason = self.env._("Channel order cancelled")
                 refunds = moves._reverse_moves(
                     [{"ref": reason, "invoice_date": fields.Date.context_today(self)} for _move in moves],
                     cancel=cancel,
                 )
                 refunds.filtered(lambda m: m.state == "draft").action_post()
+            for order in orders - cancelled:
+                order._oms_credit_returns()
 
         return self._oms_safely(work, self.env._("Credit note"))
+
+    def _oms_qty_to_credit(self):
+        """{sale.order.line: quantity returned and not credited yet} of a returned order."""
+        self.ensure_one()
+        result = {}
+        for line in self.order_line.filtered(
+            lambda sol: sol.qty_delivered_method == "stock_move" and not sol.is_delivery
+        ):
+            _outgoing, incoming = line._get_outgoing_incoming_moves()
+            returned = sum(
+                move.product_uom._compute_quantity(move.quantity, line.product_uom_id, rounding_method="HALF-UP")
+                for move in incoming
+                if move.state == "done"
+            )
+            credited = sum(
+                aml.product_uom_id._compute_quantity(aml.quantity, line.product_uom_id)
+                for aml in line.invoice_lines
+                if aml.move_id.move_type == "out_refund" and aml.move_id.state != "cancel"
+            )
+            # Never more than what is invoiced (net of credit notes).
+            qty = min(returned - credited, line.qty_invoiced)
+            if line.product_uom_id.compare(qty, 0.0) > 0:
+                result[line] = qty
+        return result
+
+    def _oms_credit_returns(self):
+        """Create, post and (for an unpaid invoice) reconcile the credit note of the returned quantities."""
+        self.ensure_one()
+        to_credit = self._oms_qty_to_credit()
+        if not to_credit:
+            return self.env["account.move"]
+        vals = self._prepare_invoice()
+        vals.update(
+            move_type="out_refund",
+            ref=self.env._("Return of channel order %(order)s", order=self.name),
+            invoice_date=fields.Date.context_today(self),
+            invoice_line_ids=[
+                fields.Command.create(line._prepare_invoice_line(quantity=qty)) for line, qty in to_credit.items()
+            ],
+        )
+        refund = self.env["account.move"].with_context(default_move_type="out_refund").create(vals)
+        refund.action_post()
+        invoices = self.invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice" and m.state == "posted" and m.payment_state == "not_paid"
+        )
+        if invoices:
+            receivables = (invoices | refund).line_ids.filtered(
+                lambda aml: aml.account_id.account_type == "asset_receivable" and not aml.reconciled
+            )
+            for _account, lines in receivables.grouped("account_id").items():
+                lines.reconcile()
+        return refund

@@ -4,10 +4,12 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import openpyxl
+import psycopg2
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, LockError, UserError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import OmsCommon, order_payload
 
@@ -234,24 +236,71 @@ class TestAccounting(OmsCommon):
         self.assertEqual(refund.amount_residual, 0.0)
         self.assertEqual(self.invoice(order).payment_state, "reversed")
 
-    def test_returned_order_gets_credit_note(self):
-        self._put_in_stock()
-        order = self.order("R3")
-        self.ship(order.picking_ids)
-        self.run_cron()
-        picking = order.picking_ids
+    def return_goods(self, order, quantities=None):
+        """Ship the order, then receive back ``quantities`` ({product: qty}; everything by default)."""
+        picking = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
         wizard = (
             self.env["stock.return.picking"]
             .with_context(active_id=picking.id, active_model="stock.picking")
             .create({"picking_id": picking.id})
         )
         for line in wizard.product_return_moves:
-            line.quantity = line.move_id.quantity
+            line.quantity = (quantities or {}).get(line.product_id, 0.0) if quantities else line.move_id.quantity
         action = wizard.action_create_returns()
         self.ship(self.env["stock.picking"].browse(action["res_id"]))
         self.assertEqual(order.oms_step, "returned")
+
+    def refunds(self, order):
+        return order.invoice_ids.filtered(lambda m: m.move_type == "out_refund")
+
+    def test_returned_order_gets_credit_note(self):
+        # Invoiced on ordered quantities: the credit note lowers the invoiced quantity, which must not make the
+        # order "to invoice" again on the next run (a new invoice and credit note every run).
+        self._put_in_stock()
+        order = self.order("R3")
+        self.ship(order.picking_ids)
         self.run_cron()
-        self.assertEqual(order.invoice_ids.filtered(lambda m: m.move_type == "out_refund").amount_total, TOTAL)
+        self.return_goods(order)
+        self.run_cron()
+        self.run_cron()
+        self.assertEqual(len(self.invoice(order)), 1)
+        refund = self.refunds(order)
+        # the goods (2 mugs, 1 tea at -10 %), not the shipping
+        self.assertRecordValues(refund, [{"state": "posted", "amount_total": 32.2}])
+        self.assertFalse(order.oms_accounting_error)
+
+    def test_returned_order_delivered_quantities_credited_once(self):
+        (self.mug | self.tea).invoice_policy = "delivery"
+        self._put_in_stock()
+        order = self.order("R4", status="cod")
+        self.ship(order.picking_ids)
+        self.run_cron()
+        self.assertEqual(self.invoice(order).amount_total, TOTAL)
+        self.return_goods(order)
+        self.run_cron()
+        self.run_cron()
+        self.assertFalse(order.oms_accounting_error)
+        self.assertEqual(len(self.invoice(order)), 1)
+        self.assertRecordValues(self.refunds(order), [{"amount_total": 32.2, "amount_residual": 0.0}])
+        # the unpaid invoice is reconciled with the credit note: the shipping is what stays open
+        self.assertAlmostEqual(self.invoice(order).amount_residual, 4.99, places=2)
+
+    def test_partial_return_credits_the_returned_quantities(self):
+        self._put_in_stock()
+        order = self.order("R5")
+        self.ship(order.picking_ids)
+        self.run_cron()
+        self.return_goods(order, {self.mug: 1})
+        self.run_cron()
+        self.run_cron()
+        refund = self.refunds(order)
+        self.assertRecordValues(refund, [{"amount_total": 12.5, "amount_residual": 12.5}])
+        self.assertEqual(refund.invoice_line_ids.product_id, self.mug)
+        self.assertEqual(len(self.invoice(order)), 1)
+        # a second return gets its own credit note
+        self.return_goods(order, {self.tea: 1})
+        self.run_cron()
+        self.assertEqual(sorted(self.refunds(order).mapped("amount_total")), [7.2, 12.5])
 
     # ------------------------------------------------------------------
     # 2. Payouts
@@ -290,7 +339,6 @@ class TestAccounting(OmsCommon):
         refund = cancelled.invoice_ids.filtered(lambda m: m.move_type == "out_refund")
         self.assertEqual(refund.amount_residual, 0.0)
         self.assertTrue(refund.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable").reconciled)
-        self.assertTrue((paid | pending | cancelled).mapped("oms_paid_out"))
         self.assertTrue(all((paid | pending | cancelled).mapped("oms_paid_out")))
         self.assertRecordValues(
             payout, [{"state": "posted", "gross_total": 111.57, "fee_total": 7.44, "net_total": 66.94}]
@@ -482,8 +530,10 @@ class TestAccounting(OmsCommon):
         self.run_cron()
         payout = self.payout([("AC1", TOTAL, 0.0, 0.0, TOTAL)])
         self.assertEqual(payout.with_user(self.oms_user).reference, "PO-1")  # may read
-        with self.assertRaises(AccessError):
-            payout.with_user(self.oms_user).action_post()
+        # the accountant check itself refuses (not the missing write access further on)
+        for action in ("action_post", "action_cancel", "action_draft", "action_reconcile_bank"):
+            with self.assertRaisesRegex(AccessError, "Only users with Billing or Accounting rights"):
+                getattr(payout.with_user(self.oms_user), action)()
         with self.assertRaises(AccessError):
             payout.with_user(self.oms_user).write({"reference": "X"})
         self.assertEqual(payout.state, "draft")
@@ -500,6 +550,25 @@ class TestAccounting(OmsCommon):
             payout.line_ids._oms_match()
             self.env.flush_all()
         self.assertEqual(payout.matched_count, 1)
+
+    def test_match_reads_open_items_once(self):
+        # Matching is linear: the open items of all the payout's orders are grouped by order once, not
+        # filtered again for every line.
+        orders = self.order("Q2", status="pending") | self.order("Q3", status="pending") | self.order("Q4")
+        self.run_cron()
+        payout = self.payout([(o.oms_external_id, TOTAL, 0.0, 0.0, TOTAL) for o in orders])
+        AccountMoveLine = type(self.env["account.move.line"])
+        calls = []
+        filtered = AccountMoveLine.filtered
+
+        def counting(records, func):
+            calls.append(len(records))
+            return filtered(records, func)
+
+        with patch.object(AccountMoveLine, "filtered", counting):
+            payout.line_ids._oms_match()
+        self.assertEqual(payout.matched_count, 3)
+        self.assertFalse(calls, "journal items filtered per line")
 
     # ------------------------------------------------------------------
     # Import
@@ -581,3 +650,188 @@ class TestAccounting(OmsCommon):
         self.assertAlmostEqual(sum(margin.mapped("fees")), 3.0, places=2)
         sheet = self._workbook("margin")
         self.assertAlmostEqual(sheet.cell(2, 7).value, 2 * TOTAL - 3.0, places=2)
+
+    # ------------------------------------------------------------------
+    # 4. Review fixes
+    # ------------------------------------------------------------------
+    def test_unexpected_error_sets_one_order_aside(self):
+        good, bad = self.order("K1"), self.order("K2")
+        create_invoices = type(self.env["sale.order"])._create_invoices
+
+        def failing(orders, *args, **kwargs):
+            if bad in orders:
+                raise KeyError("missing_key")
+            return create_invoices(orders, *args, **kwargs)
+
+        with (
+            patch.object(type(self.env["sale.order"]), "_create_invoices", failing),
+            mute_logger("odoo.addons.oms_ecommerce.models.sale_order_accounting"),
+        ):
+            self.assertTrue(self.run_cron())
+        self.assertEqual(self.invoice(good).payment_state, "paid")
+        self.assertFalse(bad.invoice_ids)
+        self.assertIn("KeyError", bad.oms_accounting_error)
+        self.assertIn("missing_key", bad.oms_accounting_error)
+
+    def test_retry_needs_order_desk_or_billing_rights(self):
+        order = self.order("W2")
+        order.oms_accounting_error = "Invoicing failed: test"
+        stranger = new_test_user(self.env, "oms_stranger", groups="base.group_user")
+        with self.assertRaisesRegex(AccessError, "Order Desk users and users with Billing rights"):
+            order.with_user(stranger).action_oms_retry_accounting()
+        self.assertTrue(order.oms_accounting_error)
+        order.with_user(self.oms_user).action_oms_retry_accounting()
+        self.assertFalse(order.oms_accounting_error)
+        self.assertEqual(self.invoice(order).payment_state, "paid")
+
+    def test_payment_date_is_the_local_day(self):
+        order = self.order("D1", status="pending")
+        order.oms_placed_at = fields.Datetime.to_datetime("2025-03-01 23:30:00")
+        self.assertEqual(str(order.with_context(tz="Europe/Brussels")._oms_payment_date()), "2025-03-02")
+        self.assertEqual(str(order.with_context(tz="America/New_York")._oms_payment_date()), "2025-03-01")
+
+    def test_refund_paid_out_in_a_later_payout(self):
+        cancelled, returned = self.order("L1"), self.order("L2")
+        self._put_in_stock()
+        self.ship(returned.picking_ids)
+        self.run_cron()
+        first = self.payout([("L1", TOTAL, 1.0, 0.0, TOTAL - 1.0), ("L2", TOTAL, 1.0, 0.0, TOTAL - 1.0)])
+        first.action_post()
+        self.assertEqual(first.matched_count, 2)
+        cancelled._oms_cancel_from_channel()
+        self.return_goods(returned, {self.mug: 1})
+        self.run_cron()
+        # the settlement file lists a sale and a refund of one order as separate rows
+        self.order("L3")
+        self.run_cron()
+        second = self.payout(
+            [
+                ("L1", 0.0, 0.0, TOTAL, -TOTAL),
+                ("L2", 0.0, 0.0, 12.5, -12.5),
+                ("L3", TOTAL, 0.0, 0.0, TOTAL),
+                ("L3", 0.0, 0.0, 5.0, -5.0),
+            ],
+            reference="PO-2",
+        )
+        second.action_match()
+        self.assertEqual(
+            second.line_ids.mapped("match_state"), ["matched", "matched", "matched", "no_credit_note"], second.line_ids
+        )
+        second.action_post()
+        for order in cancelled | returned:
+            refund = self.refunds(order)
+            self.assertEqual(refund.amount_residual, 0.0)
+            self.assertTrue(refund.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable").reconciled)
+        self.assertAlmostEqual(self.balance(self.clearing, second.move_id), TOTAL - TOTAL - 12.5, places=2)
+        # the gross of an order is still settled once only
+        again = self.payout([("L1", TOTAL, 0.0, 0.0, TOTAL), ("L1", 0.0, 0.0, TOTAL, -TOTAL)], reference="PO-3")
+        again.action_match()
+        self.assertEqual(again.line_ids.mapped("match_state"), ["already_paid", "already_paid"])
+
+    def test_payout_reference_unique(self):
+        self._import(b"order_id,gross\nU1,1\n").action_create()
+        with self.assertRaisesRegex(UserError, "IMP-1 of Test Shop was already imported"):
+            self._import(b"order_id,gross\nU1,1\n").action_create()
+        # the database refuses it too: UNIQUE NULLS NOT DISTINCT, as the courier of a channel payout is empty
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.errors.UniqueViolation):
+            self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-1")
+        # a courier's remittance or another reference is fine
+        self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-1", kind="cod")
+        self.payout([("U1", 1.0, 0.0, 0.0, 1.0)], reference="IMP-2")
+
+    def test_post_locks_the_orders(self):
+        order = self.order("LK1", status="pending")
+        self.run_cron()
+        payout = self.payout([("LK1", TOTAL, 0.0, 0.0, TOTAL)])
+        locked = []
+        lock = type(self.env["sale.order"]).lock_for_update
+
+        def recording(records, *args, **kwargs):
+            locked.append(records)
+            return lock(records, *args, **kwargs)
+
+        with patch.object(type(self.env["sale.order"]), "lock_for_update", recording):
+            payout.action_post()
+        self.assertIn(order, locked[0])
+
+        def busy(records, *args, **kwargs):
+            raise LockError("Cannot grab a lock on records")
+
+        other = self.order("LK2", status="pending")
+        self.run_cron()
+        payout2 = self.payout([("LK2", TOTAL, 0.0, 0.0, TOTAL)], reference="PO-2")
+        with (
+            patch.object(type(self.env["sale.order"]), "lock_for_update", busy),
+            self.assertRaisesRegex(UserError, "being changed by another user"),
+        ):
+            payout2.action_post()
+        self.assertEqual(payout2.state, "draft")
+        self.assertFalse(other.oms_paid_out)
+
+    def test_missing_configuration_names_where_to_set_it(self):
+        self.order("CF1", status="pending")
+        self.run_cron()
+        payout = self.payout([("CF1", TOTAL, 1.0, 0.0, TOTAL - 1.0)])
+        payout.clearing_account_id = False
+        self.channel.clearing_account_id = False
+        with self.assertRaisesRegex(UserError, "clearing account.*Accounting tab of channel Test Shop"):
+            payout.action_post()
+        # set on the channel afterwards: the payout takes it when it is posted
+        self.channel.clearing_account_id = self.clearing
+        payout.action_post()
+        self.assertEqual(payout.clearing_account_id, self.clearing)
+        self.carrier.oms_fee_account_id = False
+        self.order("CF2", status="cod")
+        self.run_cron()
+        remittance = self.payout([("CF2", TOTAL, 2.0, 0.0, TOTAL - 2.0)], reference="REM-9", kind="cod")
+        with self.assertRaisesRegex(UserError, "fee account.*COD Remittances tab of courier"):
+            remittance.action_post()
+
+    def test_cancel_refused_while_in_the_bank(self):
+        self.order("BK2", status="pending")
+        self.run_cron()
+        payout = self.payout([("BK2", TOTAL, 2.19, 0.0, 35.0)], reference="AMZ-9")
+        payout.action_post()
+        st_line = self.env["account.bank.statement.line"].create(
+            {"journal_id": self.bank.id, "payment_ref": "AMZ-9", "amount": 35.0, "date": payout.date}
+        )
+        payout.action_reconcile_bank()
+        self.assertTrue(payout.bank_reconciled)
+        with self.assertRaisesRegex(UserError, "undo that bank reconciliation first"):
+            payout.action_cancel()
+        self.assertEqual(payout.state, "posted")
+        self.assertEqual(payout.move_id.state, "posted")
+        st_line.action_undo_reconciliation()
+        self.assertFalse(payout.bank_reconciled)
+        payout.action_cancel()
+        self.assertEqual(payout.state, "cancel")
+
+    def test_posted_payout_is_read_only(self):
+        self.order("W1", status="pending")
+        self.run_cron()
+        payout = self.payout([("W1", TOTAL, 1.0, 0.0, TOTAL - 1.0)])
+        as_accountant = payout.with_user(self.accountant)
+        with self.assertRaisesRegex(UserError, "Post and Cancel buttons"):
+            as_accountant.write({"state": "posted"})
+        as_accountant.write({"reference": "PO-1b"})  # a draft can be edited
+        as_accountant.action_post()
+        line = as_accountant.line_ids
+        for change in (
+            lambda: as_accountant.write({"state": "draft"}),
+            lambda: as_accountant.write({"reference": "X"}),
+            lambda: line.write({"gross": 1.0}),
+            lambda: line.unlink(),
+            lambda: (
+                self.env["oms.payout.line"]
+                .with_user(self.accountant)
+                .create({"payout_id": payout.id, "external_id": "W9"})
+            ),
+            lambda: as_accountant.unlink(),
+        ):
+            with self.assertRaises(UserError):
+                change()
+        self.assertRecordValues(payout, [{"state": "posted", "reference": "PO-1b", "gross_total": TOTAL}])
+        as_accountant.message_post(body="still commentable")
+        as_accountant.action_cancel()
+        as_accountant.action_draft()
+        as_accountant.line_ids.write({"fee": 2.0, "net": TOTAL - 2.0})

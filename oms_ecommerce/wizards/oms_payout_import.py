@@ -167,6 +167,26 @@ class OmsPayoutImport(models.TransientModel):
                     problems="\n".join(self.line_ids.filtered("problem").mapped("problem")[:20]),
                 )
             )
+        existing = self.env["oms.payout"].search(
+            [
+                ("company_id", "=", self.env.company.id),
+                ("kind", "=", self.kind),
+                ("channel_id", "=", self.channel_id.id if self.kind == "channel" else False),
+                ("carrier_id", "=", self.carrier_id.id if self.kind == "cod" else False),
+                ("reference", "=", self.reference),
+            ],
+            limit=1,
+        )
+        if existing:
+            raise UserError(
+                self.env._(
+                    "Payout reference %(reference)s of %(origin)s was already imported (%(payout)s, %(state)s).",
+                    reference=self.reference,
+                    origin=(self.channel_id if self.kind == "channel" else self.carrier_id).display_name,
+                    payout=existing.name,
+                    state=dict(existing._fields["state"]._description_selection(self.env))[existing.state],
+                )
+            )
         payout = self.env["oms.payout"].create(
             {
                 "kind": self.kind,
