@@ -228,7 +228,7 @@ class TestTicketListScale(OmsTicketCommon):
             [
                 {
                     "subject": f"Question {i}",
-                    "partner_id": partners[i % 50].id,
+                    "partner_id": self.customer.id if i % 10 == 0 else partners[i % 50].id,
                     "order_id": self.order.id if i % 10 == 0 else False,
                     "category": ("where", "return", "damaged", "payment", "other")[i % 5],
                     "user_id": self.agent.id if i % 3 == 0 else False,
