@@ -573,11 +573,11 @@ class TestAccounting(OmsCommon):
     # ------------------------------------------------------------------
     # Import
     # ------------------------------------------------------------------
-    def _import(self, content, filename="payout.csv"):
+    def _import(self, content, filename="payout.csv", reference="IMP-1"):
         return self.env["oms.payout.import"].create(
             {
                 "channel_id": self.channel.id,
-                "reference": "IMP-1",
+                "reference": reference,
                 "file": base64.b64encode(content),
                 "filename": filename,
             }
@@ -595,6 +595,20 @@ class TestAccounting(OmsCommon):
         self.assertFalse(self.env["oms.payout"].search([("reference", "=", "IMP-1")]))
         with self.assertRaisesRegex(UserError, "lacks the columns"):
             self._import(b"foo,bar\n1,2\n").action_preview()
+        ambiguous = self._import(b"order_id;gross;fee\nI1;1,234;1\n")
+        ambiguous.action_preview()
+        self.assertIn("ambiguous", ambiguous.line_ids.problem)
+        separators = self._import(
+            b'order_id;gross;fee;refund\nI1;"1.234,50";-2,50;-1\nI2;"1,234.50";"1 000,00";0\n', reference="IMP-2"
+        )
+        separators.action_preview()
+        self.assertRecordValues(
+            separators.line_ids,
+            [
+                {"gross": 1234.5, "fee": 2.5, "refund": 1.0, "net": 1231.0, "problem": False},
+                {"gross": 1234.5, "fee": 1000.0, "refund": 0.0, "net": 234.5, "problem": False},
+            ],
+        )
         good = self._import(b"order_id,gross,fee,net\nI1,37.19,1.00,36.19\n")
         action = good.action_create()
         payout = self.env["oms.payout"].browse(action["res_id"])

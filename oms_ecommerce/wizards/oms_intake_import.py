@@ -34,12 +34,27 @@ REQUIRED_COLUMNS = ["external_id", "email", "name", "street", "city", "country_c
 
 
 def _number(value):
-    """A float for a numeric cell; the text itself when it is not a number, so validation names it."""
+    """A float for a numeric cell; the text itself when it is not a number, so validation names it.
+
+    Decimal comma or point, with thousands separators ("1,234.50", "1.234,50", "1 234,50"). A lone comma
+    followed by exactly three digits ("1,234") could be either: it is refused rather than guessed.
+    """
     if isinstance(value, int | float):
         return value
     text = str(value).strip()
+    compact = text.replace(" ", "").replace("\u00a0", "").replace("'", "")
+    if "," in compact and "." in compact:
+        decimal = "," if compact.rfind(",") > compact.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        compact = compact.replace(thousands, "").replace(decimal, ".")
+    elif compact.count(",") == 1:
+        if len(compact.split(",")[1]) == 3:
+            return text  # "1,234": one thousand two hundred thirty-four, or 1.234?
+        compact = compact.replace(",", ".")
+    elif compact.count(",") > 1 or compact.count(".") > 1:
+        compact = compact.replace(",", "").replace(".", "") if compact.count(".") > 1 else compact.replace(",", "")
     try:
-        return float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
+        return float(compact)
     except ValueError:
         return text
 

@@ -98,7 +98,8 @@ class OmsPayoutImport(models.TransientModel):
                 if isinstance(value, str):
                     problems.append(
                         self.env._(
-                            "row %(row)s, column %(column)s: “%(value)s” is not a number",
+                            "row %(row)s, column %(column)s: “%(value)s” is not a number (or is ambiguous: "
+                            "write 1234.00 or 1.234 without a thousands separator)",
                             row=number,
                             column=key,
                             value=value,
@@ -106,7 +107,8 @@ class OmsPayoutImport(models.TransientModel):
                     )
                     vals[key] = 0.0
                 else:
-                    vals[key] = float(value)
+                    # Settlement files often show fees and refunds as negative amounts: they are deductions.
+                    vals[key] = abs(float(value)) if key in ("fee", "refund") else float(value)
             if "net" not in row or row.get("net") is None or _text(row.get("net")) == "":
                 vals["net"] = currency.round(vals["gross"] - vals["fee"] - vals["refund"]) if currency else 0.0
             code = _text(row.get("currency")).upper()
