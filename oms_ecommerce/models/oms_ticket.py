@@ -202,17 +202,10 @@ class OmsTicket(models.Model):
         for ticket in self:
             ticket.sla_id = policies[ticket]
 
-    @api.depends(
-        "sla_id.response_hours",
-        "sla_id.resolve_hours",
-        "sla_id.risk_percent",
-        "opened_at",
-        "paused_hours",
-        "response_paused_hours",
-        "team_id.resource_calendar_id",
-        "company_id.resource_calendar_id",
-    )
+    @api.depends("sla_id", "opened_at", "paused_hours", "response_paused_hours")
     def _compute_deadlines(self):
+        """Deadlines are promises: editing a policy's targets or a calendar later applies to new tickets and
+        to the next change of a ticket's policy or pause, not to every stored ticket at once."""
         # Tickets opened together (an import, a busy minute) share their deadlines: plan each once.
         planned = {}
         for ticket in self:

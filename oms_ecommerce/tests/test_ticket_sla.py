@@ -218,3 +218,12 @@ class TestTicketSla(OmsCommon):
                 body="Automatic message", message_type="comment", subtype_xmlid="mail.mt_comment"
             )
         self.assertFalse(ticket.first_response_at)
+
+    def test_editing_a_policy_keeps_the_promised_deadlines(self):
+        with freeze_time(at(30, 9)):
+            ticket = self.open_ticket()
+        self.sla.response_hours = 2
+        self.assertEqual(ticket.response_deadline, at(30, 13), "the customer was promised 13:00")
+        with freeze_time(at(30, 9)):
+            newer = self.open_ticket()
+        self.assertEqual(newer.response_deadline, at(30, 11))
