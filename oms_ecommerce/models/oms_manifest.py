@@ -1,10 +1,7 @@
-import base64
-import io
-
-import xlsxwriter
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+
+from ..reports.xlsx import download_action, xlsx_workbook
 
 # Kinds of the manifest columns (see _oms_manifest_columns), in the PDF and in every XLSX export.
 KINDS = ["text", "text", "text", "text", "text", "text", "text", "number", "money", "text"]
@@ -116,42 +113,18 @@ class StockPickingManifest(models.Model):
         """The manifest columns of these deliveries as an XLSX workbook (bytes), totals in the last row."""
         rows = self._oms_manifest_rows()
         totals = self._oms_manifest_totals(rows)
-        buffer = io.BytesIO()
-        workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-        sheet = workbook.add_worksheet(title[:31].replace("/", "-"))
-        bold = workbook.add_format({"bold": True})
-        number = workbook.add_format({"num_format": "0.00"})
-        bold_number = workbook.add_format({"bold": True, "num_format": "0.00"})
-        columns = self._oms_manifest_columns()
-        sheet.write_row(0, 0, [title for title, _kind in columns], bold)
-        for line, row in enumerate(rows, start=1):
-            for col, (value, (_title, kind)) in enumerate(zip(row, columns, strict=True)):
-                if kind in ("number", "money"):
-                    sheet.write_number(line, col, value or 0.0, number)
-                else:
-                    sheet.write_string(line, col, str(value or ""))
-        last = len(rows) + 1
-        sheet.write(last, 0, self.env._("Total"), bold)
-        sheet.write(last, 5, totals["parcels"], bold)
-        sheet.write_number(last, 7, totals["weight"], bold_number)
-        sheet.write_number(last, 8, totals["cod"], bold_number)
-        sheet.set_column(0, 6, 18)
-        sheet.set_column(7, 9, 12)
-        workbook.close()
-        return buffer.getvalue()
+        return xlsx_workbook(
+            title,
+            self._oms_manifest_columns(),
+            rows,
+            totals={5: totals["parcels"], 7: totals["weight"], 8: totals["cod"]},
+            total_label=self.env._("Total"),
+        )
 
     def _oms_export_xlsx(self, title):
         if not self:
             raise UserError(self.env._("Select the deliveries to export."))
-        attachment = self.env["ir.attachment"].create(
-            {
-                "name": f"{title}.xlsx",
-                "type": "binary",
-                "datas": base64.b64encode(self._oms_xlsx(title)),
-                "mimetype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            }
-        )
-        return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}
+        return download_action(self.env, f"{title}.xlsx", self._oms_xlsx(title))
 
     def action_oms_export_xlsx(self):
         return self._oms_export_xlsx(self.env._("Deliveries"))

@@ -571,9 +571,4 @@ class OmsTicket(models.Model):
 
     def action_open_order(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "sale.order",
-            "res_id": self.order_id.id,
-            "view_mode": "form",
-        }
+        return self.order_id.get_formview_action()

@@ -138,13 +138,14 @@ class SaleOrder(models.Model):
             (self._oms_payment_due_domain(), "_oms_register_payment"),
             (self._oms_refund_due_domain(), "_oms_refund"),
         ]
-        todo = [(self.search(domain, order="id"), method) for domain, method in steps]
-        Cron._commit_progress(remaining=sum(len(orders) for orders, _method in todo))
-        for orders, method in todo:
+        todo = [(self.search(domain, order="id"), domain, method) for domain, method in steps]
+        Cron._commit_progress(remaining=sum(len(orders) for orders, _domain, _method in todo))
+        for orders, domain, method in todo:
             for start in range(0, len(orders), batch_size):
-                batch = orders[start : start + batch_size].exists()
-                getattr(batch, method)()
-                if not Cron._commit_progress(len(batch)):
+                chunk = orders[start : start + batch_size]
+                # Still due? An earlier step of this run may have done it (invoicing pays paid orders).
+                getattr(chunk.exists().filtered_domain(domain), method)()
+                if not Cron._commit_progress(len(chunk)):
                     return False
         return True
 
@@ -253,6 +254,8 @@ class SaleOrder(models.Model):
                 m.move_type == "out_invoice" and m.state == "posted" and m.payment_state in ("not_paid", "partial")
             )
         )
+        if not invoices or self.oms_payment_id:
+            return  # nothing left to pay, or paid already
         method_line = journal.inbound_payment_method_line_ids[:1]
         if not method_line:
             raise UserError(

@@ -127,6 +127,9 @@ class TestAccounting(OmsCommon):
             payment, [{"amount": TOTAL, "memo": "ch_A1", "journal_id": self.pay_journal.id, "state": "paid"}]
         )
         self.assertIn(invoice, payment.reconciled_invoice_ids)
+        # Asked to pay it again (a stale list of a run): nothing happens, and it is no error.
+        order._oms_register_payment()
+        self.assertFalse(order.oms_accounting_error)
         # A second run does nothing more
         self.run_cron()
         self.assertEqual(len(order.invoice_ids), 1)
@@ -169,12 +172,27 @@ class TestAccounting(OmsCommon):
         self.run_cron()
         self.assertEqual(self.invoice(order).amount_total, TOTAL)
 
+    def test_nothing_matched_nothing_posted(self):
+        payout = self.payout([("NOPE-1", 10.0, 1.0, 0.0, 9.0)])
+        payout.action_match()
+        with self.assertRaisesRegex(UserError, "has no matched line to post"):
+            payout.with_user(self.accountant).action_post()
+        self.assertRecordValues(payout, [{"state": "draft", "move_id": False}])
+        header_only = self._import(b"order_id,gross,fee,net\n", reference="IMP-EMPTY")
+        with self.assertRaises(UserError):
+            header_only.action_preview()
+        self.assertFalse(self.env["oms.payout"].search([("reference", "=", "IMP-EMPTY")]))
+
     def test_never_policy_makes_no_invoice(self):
+        # A channel that invoices on confirmation, invoiced in the same run: the cron did run.
+        other = self.channel.copy({"name": "Control Shop", "code": "control-shop", "secret": "s3cret-control"})
+        control = self.order("N0", channel=other)
         self.channel.invoice_policy = "never"
         order = self.order("N1")
         self.run_cron()
         self.assertFalse(order.invoice_ids)
         self.assertFalse(order.oms_payment_id)
+        self.assertEqual(control.invoice_ids.payment_state, "paid")
 
     def test_failed_invoice_does_not_block_the_others(self):
         good, bad = self.order("F1"), self.order("F2")
@@ -324,7 +342,11 @@ class TestAccounting(OmsCommon):
         payout.with_user(self.accountant).action_post()
         move = payout.move_id
         self.assertEqual(move.state, "posted")
-        self.assertEqual(len(payout.search([("move_id", "=", move.id)])), 1)
+        self.assertIn(payout.reference, move.ref)
+        self.assertEqual(
+            set(move.line_ids.filtered(lambda line: line.account_id == self.clearing).partner_id.ids),
+            {self.marketplace.id},
+        )
         self.assertAlmostEqual(self.balance(self.fee_account, move), 7.44, places=2)
         self.assertAlmostEqual(self.balance(self.clearing, move), 66.94, places=2)
         self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, places=2)
@@ -612,6 +634,10 @@ class TestAccounting(OmsCommon):
         good = self._import(b"order_id,gross,fee,net\nI1,37.19,1.00,36.19\n")
         action = good.action_create()
         payout = self.env["oms.payout"].browse(action["res_id"])
+        kept = payout.message_ids.attachment_ids
+        self.assertEqual(
+            (kept.name, base64.b64decode(kept.datas)), ("payout.csv", b"order_id,gross,fee,net\nI1,37.19,1.00,36.19\n")
+        )
         self.assertRecordValues(
             payout.line_ids, [{"external_id": "I1", "gross": TOTAL, "fee": 1.0, "net": 36.19, "match_state": "matched"}]
         )

@@ -1,3 +1,4 @@
+import logging
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -7,6 +8,8 @@ from odoo.tests import HttpCase, tagged
 
 from ..models.oms_deal import unsubscribe_token
 from .common import OmsCommon, order_payload
+
+_logger = logging.getLogger(__name__)
 
 
 def no_commit():
@@ -126,6 +129,28 @@ class TestDeals(HttpCase, OmsCommon):
             self.env["oms.deal"]._cron_send_deals()
         self.assertRecordValues(self.deal, [{"state": "cancelled", "sent_count": 2}])
         self.assertEqual(len(self.deal_mails()), 2)
+
+    def test_a_batch_costs_no_queries_per_recipient(self):
+        customers = self.env["res.partner"].create(
+            [{"name": f"Bulk {i}", "email": f"bulk{i}@example.com", "oms_deal_optin": True} for i in range(40)]
+        )
+        self.env["sale.order"].create([{"partner_id": p.id, "oms_channel_id": self.channel.id} for p in customers])
+        self.deal.write({"ordered_within_days": 0, "channel_ids": [(5,)], "country_ids": [(5,)]})
+        self.deal.state = "sending"
+        counts = []
+        for size in (10, 30):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            self.assertEqual(self.deal._oms_send_batch(size), size)
+            self.env.flush_all()
+            counts.append(self.env.cr.sql_log_count - before)
+        _logger.info("deal batch queries: 10 recipients %s, 30 recipients %s", *counts)
+        self.assertLessEqual(counts[1] - counts[0], 20, f"queries for 10 and 30 recipients: {counts}")
+        mails = self.deal_mails()
+        self.assertEqual(len(mails), 40)
+        self.assertTrue(all("List-Unsubscribe" in (m.headers or "") for m in mails))
+        self.assertEqual(self.deal.recipient_ids.mail_id, mails)
 
     def test_future_deal_waits_and_schedule_only_drafts(self):
         self.deal.send_at = fields.Datetime.now() + timedelta(hours=2)

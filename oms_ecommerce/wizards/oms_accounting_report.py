@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from ..reports.accounting_xlsx import download_action, xlsx_workbook
+from ..reports.xlsx import download_action, xlsx_workbook
 
 
 class OmsAccountingReport(models.TransientModel):
@@ -25,7 +25,9 @@ class OmsAccountingReport(models.TransientModel):
     def action_export(self):
         self.ensure_one()
         title, columns, rows = getattr(self, f"_rows_{self.report}")()
-        return download_action(self.env, f"{title}.xlsx", xlsx_workbook(title, columns, rows))
+        return download_action(
+            self.env, f"{title}.xlsx", xlsx_workbook(title, columns, rows, total_label=self.env._("Total"))
+        )
 
     def _date_domain(self, field):
         domain = []

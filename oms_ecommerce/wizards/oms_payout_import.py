@@ -212,6 +212,12 @@ class OmsPayoutImport(models.TransientModel):
             }
         )
         payout.action_match()
+        # The settlement file stays with the payout: the wizard that read it is transient.
+        payout.message_post(
+            body=self.env._("Imported from %(file)s.", file=self.filename or self.env._("a file")),
+            attachments=[(self.filename or "payout", base64.b64decode(self.file))],
+            subtype_xmlid="mail.mt_note",
+        )
         return {
             "type": "ir.actions.act_window",
             "res_model": "oms.payout",
