@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..reports.xlsx import download_action, xlsx_workbook
+from ..tools.xlsx import download_action, xlsx_workbook
 
 # Kinds of the manifest columns (see _oms_manifest_columns), in the PDF and in every XLSX export.
 KINDS = ["text", "text", "text", "text", "text", "text", "text", "number", "money", "text"]

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from ..reports.xlsx import download_action, xlsx_workbook
+from ..tools.xlsx import download_action, xlsx_workbook
 
 
 class OmsAccountingReport(models.TransientModel):

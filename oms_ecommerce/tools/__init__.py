@@ -1,0 +1,1 @@
+"""Plain helpers (no models): importing them registers nothing, so models may use them in any order."""
