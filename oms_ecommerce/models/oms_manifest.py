@@ -94,7 +94,7 @@ class StockPickingManifest(models.Model):
                         f"{index}/{len(parcels) or 1}",
                         tracking or "",
                         package.shipping_weight if package else picking.shipping_weight or picking.weight,
-                        order.amount_total if cod and index == 1 else 0.0,
+                        order._oms_cod_amount() if cod and index == 1 else 0.0,
                         order.currency_id.name if cod else "",
                     ]
                 )

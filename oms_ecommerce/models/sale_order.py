@@ -65,6 +65,12 @@ class SaleOrder(models.Model):
     oms_payment_method = fields.Char(string="Channel Payment Method", copy=False)
     oms_payment_reference = fields.Char(string="Payment Reference", copy=False)
     oms_payment_amount = fields.Monetary(string="Amount Paid", copy=False)
+    oms_channel_total = fields.Monetary(
+        string="Channel Total",
+        copy=False,
+        readonly=True,
+        help="What the customer paid or must pay on the channel, tax and shipping included (the payload's total).",
+    )
 
     oms_email_from = fields.Char(compute="_compute_oms_email_from", string="Channel Sender")
     oms_notify_partner_id = fields.Many2one(
@@ -411,6 +417,14 @@ class SaleOrder(models.Model):
         for order in todo:
             order._oms_record_step("delivered", at=order.oms_delivered_at)
         return True
+
+    def _oms_cod_amount(self):
+        """What the courier collects for a cash-on-delivery order: the amount the customer was told
+        (the channel's total when it sent one), else the order's total; 0 when not cash on delivery."""
+        self.ensure_one()
+        if self.oms_payment_status != "cod":
+            return 0.0
+        return self.oms_channel_total or self.amount_total
 
     def _oms_is_shipped(self):
         self.ensure_one()

@@ -370,7 +370,7 @@ class StockPicking(models.Model):
             first_shipment = picking
             while first_shipment.backorder_id:
                 first_shipment = first_shipment.backorder_id
-            cod_amount = order.amount_total if cod else 0.0
+            cod_amount = order._oms_cod_amount()
             cod_words = ""
             if cod:
                 lang = partner.lang or order.partner_id.lang or self.env.lang or "en_US"
