@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH, parse_datetime
+from ..models.sale_order import OmsDeliveredAtError
 
 _logger = logging.getLogger(__name__)
 
@@ -270,7 +271,7 @@ class OmsChannelApi(http.Controller):
             if data.get("at"):
                 at = parse_datetime(str(data["at"]))
         except ValueError:
-            message = _('The body must be {} or {"at": "<ISO 8601 date-time>"}.')
+            message = _('The body must be {} or {"at": "<ISO 8601 date-time>"}, e.g. {"at": "2026-11-29T15:30:00Z"}.')
             return _json(
                 {"status": "invalid", "error": {"code": "invalid_payload", "field": "at", "message": message}}, 400
             )
@@ -280,6 +281,11 @@ class OmsChannelApi(http.Controller):
         try:
             with env.cr.savepoint():
                 order.action_oms_mark_delivered(at=at)
+        except OmsDeliveredAtError as exc:
+            return _json(
+                {"status": "invalid", "error": {"code": "invalid_payload", "field": "at", "message": exc.args[0]}},
+                400,
+            )
         except UserError as exc:
             return _json(
                 {

@@ -15,6 +15,7 @@ def _new_secret():
 
 class OmsChannel(models.Model):
     _name = "oms.channel"
+    _check_company_auto = True
     _description = "Sales Channel"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "sequence, name, id"
@@ -227,6 +228,12 @@ class OmsChannel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("company_id") and "warehouse_id" not in vals:
+                # The default warehouse is the current company's: take the channel's company's instead.
+                vals["warehouse_id"] = (
+                    self.env["stock.warehouse"].search([("company_id", "=", vals["company_id"])], limit=1).id
+                )
         channels = super().create(vals_list)
         channels._grant_api_user()
         return channels

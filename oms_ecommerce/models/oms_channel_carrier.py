@@ -3,6 +3,7 @@ from odoo import fields, models
 
 class OmsChannelCarrier(models.Model):
     _name = "oms.channel.carrier"
+    _check_company_auto = True
     _description = "Shipping Method of a Sales Channel"
     _order = "channel_id, sequence, id"
 

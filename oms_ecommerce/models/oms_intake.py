@@ -53,10 +53,18 @@ def _is_number(value):
 
 
 def parse_datetime(value):
-    """ISO 8601 (``Z`` or offset allowed) to a naive UTC datetime, as Odoo stores them."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    if parsed.tzinfo:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    """ISO 8601 (``Z`` or offset allowed) to a naive UTC datetime, as Odoo stores them.
+
+    :raises ValueError: not an ISO 8601 date-time, or one before 1970 or after 9999 once in UTC
+    """
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        if parsed.tzinfo:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range") from None
+    if parsed.year < 1970:
+        raise ValueError(f"{value!r} is before 1970")
     return parsed
 
 

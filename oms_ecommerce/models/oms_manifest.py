@@ -9,6 +9,7 @@ KINDS = ["text", "text", "text", "text", "text", "text", "text", "number", "mone
 
 class OmsManifest(models.Model):
     _name = "oms.manifest"
+    _check_company_auto = True
     _description = "Courier Manifest"
     _inherit = ["mail.thread"]
     _order = "date desc, id desc"

@@ -8,6 +8,7 @@ from odoo.exceptions import ValidationError
 
 class OmsWaveRule(models.Model):
     _name = "oms.wave.rule"
+    _check_company_auto = True
     _description = "Wave Rule"
     _order = "sequence, id"
 
@@ -18,9 +19,14 @@ class OmsWaveRule(models.Model):
     warehouse_id = fields.Many2one(
         "stock.warehouse", check_company=True, help="Only deliveries of this warehouse (empty: any)."
     )
-    channel_ids = fields.Many2many("oms.channel", string="Channels", help="Only these channels' orders (empty: any).")
+    channel_ids = fields.Many2many(
+        "oms.channel", string="Channels", check_company=True, help="Only these channels' orders (empty: any)."
+    )
     carrier_ids = fields.Many2many(
-        "delivery.carrier", string="Carriers", help="Only these carriers (empty: any). Waves never mix carriers."
+        "delivery.carrier",
+        string="Carriers",
+        check_company=True,
+        help="Only these carriers (empty: any). Waves never mix carriers.",
     )
     cutoff_hour = fields.Float(
         string="Cutoff",

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, time, timedelta
 from email.utils import formataddr
 
@@ -5,8 +6,21 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from .oms_order_step import STEPS
+
+# An order's life, left to right, then the exceptions: the columns of the step kanban; the closed ones folded.
+STEP_ORDER_PART = re.compile(r"\s*oms_step(?:\s+(?P<direction>asc|desc))?(?:\s+nulls\s+(?:first|last))?\s*", re.I)
+FOLDED_STEPS = ("delivered", "cancelled", "returned")
+
+# A delivery time may be this many seconds in the future (the carrier's clock is not ours).
+DELIVERY_CLOCK_SKEW = 300
+
+
+class OmsDeliveredAtError(UserError):
+    """A delivery time that cannot be true: before the order shipped, or in the future."""
+
 
 # Above this many orders, a bulk action leaves the composing of the customer emails to the cron.
 BACKGROUND_NOTIFY_THRESHOLD = 20
@@ -31,6 +45,7 @@ class SaleOrder(models.Model):
     oms_step = fields.Selection(
         STEPS,
         string="Step",
+        group_expand=True,
         compute="_compute_oms_step",
         store=True,
         index=True,
@@ -81,6 +96,42 @@ class SaleOrder(models.Model):
         "UNIQUE (oms_channel_id, oms_external_id)",
         "This channel already has an order with this external id.",
     )
+
+    # ------------------------------------------------------------------
+    # Steps read left to right: grouped in the order of an order's life, not alphabetically
+    # ------------------------------------------------------------------
+    def _read_group_orderby(self, order, groupby_terms, query):
+        """Groups by step come in the order of STEPS (received … delivered, then the exceptions):
+        kanban columns, pivot rows and graph bars alike."""
+        if "oms_step" not in groupby_terms:
+            return super()._read_group_orderby(order, groupby_terms, query)
+        terms = []
+        for part in (order or ",".join(groupby_terms)).split(","):
+            match = STEP_ORDER_PART.fullmatch(part)
+            if match:
+                direction = SQL("DESC") if (match["direction"] or "").upper() == "DESC" else SQL("ASC")
+                terms.append(
+                    SQL(
+                        "array_position(%s::varchar[], %s::varchar) %s",
+                        [value for value, _label in STEPS],
+                        groupby_terms["oms_step"],
+                        direction,
+                    )
+                )
+            elif part.strip():
+                terms.append(super()._read_group_orderby(part.strip(), groupby_terms, query))
+        return SQL(", ").join(term for term in terms if term)
+
+    @api.model
+    def formatted_read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        """Kanban by step: the closed steps' columns come folded."""
+        groups = super().formatted_read_group(
+            domain, groupby, aggregates, having=having, offset=offset, limit=limit, order=order
+        )
+        if list(groupby) == ["oms_step"] and self.env.context.get("read_group_expand"):
+            for group in groups:
+                group["__fold"] = group.get("oms_step") in FOLDED_STEPS
+        return groups
 
     @api.depends("oms_channel_id.name", "company_id.email", "company_id.name")
     def _compute_oms_email_from(self):
@@ -408,15 +459,55 @@ class SaleOrder(models.Model):
         return True
 
     def action_oms_mark_delivered(self, at=None):
-        """The carrier delivered the order (by hand, an import, or the channel API)."""
+        """The carrier delivered the order (by hand, an import, or the channel API).
+
+        :param at: when it was delivered (naive UTC); now when not given
+        :raises UserError: the order has not shipped, or ``at`` is before it shipped or in the future
+        """
         for order in self:
             if order.oms_step not in ("shipped", "delivered"):
                 raise UserError(_("Order %(order)s has not shipped yet, so it cannot be delivered.", order=order.name))
         todo = self.filtered(lambda o: not o.oms_delivered_at)
+        for order in todo:
+            problem = order._oms_delivered_at_problem(at)
+            if problem:
+                raise OmsDeliveredAtError(problem)
         todo.write({"oms_delivered_at": at or fields.Datetime.now()})
         for order in todo:
             order._oms_record_step("delivered", at=order.oms_delivered_at)
         return True
+
+    def _oms_shipped_at(self):
+        """When the order's last outgoing delivery left the warehouse (naive UTC), or False."""
+        self.ensure_one()
+        done = self.picking_ids.filtered(
+            lambda p: p.picking_type_code == "outgoing" and not p.return_id and p.state == "done" and p.date_done
+        )
+        return max(done.mapped("date_done")) if done else False
+
+    def _oms_delivered_at_problem(self, at):
+        """Why ``at`` cannot be this order's delivery time (before it shipped, or in the future), or None."""
+        self.ensure_one()
+        if not at:
+            return None
+        now = fields.Datetime.now()
+        if at > now + timedelta(seconds=DELIVERY_CLOCK_SKEW):
+            return _(
+                "The delivery time %(at)s UTC is in the future (now: %(now)s UTC): send the time the carrier "
+                "delivered the parcel.",
+                at=fields.Datetime.to_string(at),
+                now=fields.Datetime.to_string(now),
+            )
+        shipped_at = self._oms_shipped_at()
+        if shipped_at and at < shipped_at:
+            return _(
+                "The delivery time %(at)s UTC is before order %(order)s shipped (%(shipped)s UTC): a parcel is "
+                "delivered after it ships. Send the carrier's delivery time.",
+                at=fields.Datetime.to_string(at),
+                order=self.name,
+                shipped=fields.Datetime.to_string(shipped_at),
+            )
+        return None
 
     def _oms_cod_amount(self):
         """What the courier collects for a cash-on-delivery order: the amount the customer was told

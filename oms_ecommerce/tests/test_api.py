@@ -1,10 +1,17 @@
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from .common import OmsCommon, order_payload
+
+
+def iso(moment, **delta):
+    """``moment`` (naive UTC) moved by ``delta`` (timedelta keywords), as API.md writes times."""
+    return (moment + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sign(secret, message):
@@ -153,13 +160,21 @@ class TestChannelApi(HttpCase, OmsCommon):
         body = self.assertJson(self.post("/oms/v1/test-shop/orders/5002/cancel", {}), 409)
         self.assertEqual(body["status"], "conflict")
         self.assertEqual(order.state, "sale")
-        # The carrier delivered it.
-        body = self.assertJson(
-            self.post("/oms/v1/test-shop/orders/5002/delivered", {"at": "2026-11-29T15:30:00Z"}), 200
-        )
+        # The carrier delivered it: not before it shipped, not in the future (a few minutes of clock skew pass).
+        delivered = self.post("/oms/v1/test-shop/orders/5002/delivered", {"at": iso(picking.date_done, hours=-1)})
+        body = self.assertJson(delivered, 400)
+        self.assertEqual(body["error"]["field"], "at")
+        self.assertIn("before order", body["error"]["message"])
+        for at in (iso(fields.Datetime.now(), hours=2), "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00"):
+            body = self.assertJson(self.post("/oms/v1/test-shop/orders/5002/delivered", {"at": at}), 400)
+            self.assertEqual((body["status"], body["error"]["field"]), ("invalid", "at"), at)
+        self.assertEqual(order.oms_step, "shipped", "nothing recorded by a refused delivery time")
+        at = iso(fields.Datetime.now(), minutes=2)
+        body = self.assertJson(self.post("/oms/v1/test-shop/orders/5002/delivered", {"at": at}), 200)
         self.assertEqual(body, {"status": "delivered", "order": order.name, "id": order.id, "step": "delivered"})
         status = self.assertJson(self.get("/oms/v1/test-shop/orders/5002"), 200)
-        self.assertEqual(status["steps"][-1], {"step": "delivered", "at": "2026-11-29T15:30:00Z"})
+        self.assertEqual([s["step"] for s in status["steps"]][-2:], ["shipped", "delivered"])
+        self.assertEqual(status["steps"][-1], {"step": "delivered", "at": at})
         body = self.assertJson(self.post("/oms/v1/test-shop/orders/5001/delivered", {}), 409)
         self.assertEqual(body["error"]["code"], "not_shipped")
         body = self.assertJson(self.post("/oms/v1/test-shop/orders/5002/delivered", {"at": "soon"}), 400)

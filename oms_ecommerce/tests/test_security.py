@@ -70,3 +70,49 @@ class TestSecurity(OmsCommon):
         with self.assertRaises(AccessError):
             self.intake.with_user(user).read(["payload"])
         self.assertEqual(self.intake.with_user(self.oms_user).read(["state"])[0]["state"], "done")
+
+    def test_company_checks_hold_outside_the_browser(self):
+        """A record of one company never points at another company's warehouse, carrier, team or account."""
+        other = self.other_company
+        other_warehouse = self.env["stock.warehouse"].search([("company_id", "=", other.id)], limit=1)
+        self.assertEqual(self.other_channel.warehouse_id, other_warehouse, "the channel company's warehouse")
+        other_ship = self.env["product.product"].create(
+            {"name": "Other Shipping", "type": "service", "company_id": other.id}
+        )
+        other_carrier = self.env["delivery.carrier"].create(
+            {"name": "Other Post", "delivery_type": "fixed", "product_id": other_ship.id, "company_id": other.id}
+        )
+        other_team = self.env["crm.team"].create({"name": "Other team", "company_id": other.id})
+        cases = [
+            (self.channel, {"warehouse_id": other_warehouse.id}),
+            (self.channel, {"team_id": other_team.id}),
+            (self.channel, {"default_carrier_id": other_carrier.id}),
+            (self.channel, {"carrier_map_ids": [(0, 0, {"method": "express", "carrier_id": other_carrier.id})]}),
+            (self.channel.carrier_map_ids[:1], {"carrier_id": other_carrier.id}),
+        ]
+        for record, vals in cases:
+            with (
+                self.subTest(model=record._name, field=next(iter(vals))),
+                self.assertRaisesRegex(UserError, "company inconsistencies"),
+                self.env.cr.savepoint(),
+            ):
+                record.write(vals)
+        Rule = self.env["oms.wave.rule"]
+        for vals in (
+            {"warehouse_id": other_warehouse.id},
+            {"carrier_ids": [(6, 0, other_carrier.ids)]},
+            {"channel_ids": [(6, 0, self.other_channel.ids)]},
+        ):
+            with (
+                self.subTest(model="oms.wave.rule", field=next(iter(vals))),
+                self.assertRaisesRegex(UserError, "company inconsistencies"),
+                self.env.cr.savepoint(),
+            ):
+                Rule.create({"name": "Cross", "company_id": self.company.id, **vals})
+        with self.assertRaisesRegex(UserError, "company inconsistencies"), self.env.cr.savepoint():
+            self.env["oms.manifest"].create({"carrier_id": other_carrier.id, "company_id": self.company.id})
+        journal = self.env["account.journal"].create(
+            {"name": "Other bank", "code": "OBNK", "type": "bank", "company_id": other.id}
+        )
+        with self.assertRaisesRegex(UserError, "company inconsistencies"), self.env.cr.savepoint():
+            self.channel.write({"payout_journal_id": journal.id})

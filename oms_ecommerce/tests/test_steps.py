@@ -1,5 +1,6 @@
-from datetime import datetime
+from datetime import timedelta
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
@@ -42,14 +43,20 @@ class TestSteps(OmsCommon):
         self.assertEqual(order.oms_step, "shipped")
         with self.assertRaises(UserError):
             self._order("st-other").action_oms_mark_delivered()
-        order.action_oms_mark_delivered(at=datetime(2026, 11, 28, 9, 0))
+        shipped_at = picking.date_done
+        for wrong in (shipped_at - timedelta(minutes=1), fields.Datetime.now() + timedelta(hours=1)):
+            with self.assertRaises(UserError, msg=f"delivered at {wrong}: before shipping or in the future"):
+                order.action_oms_mark_delivered(at=wrong)
+        self.assertEqual(order.oms_step, "shipped")
+        delivered_at = shipped_at + timedelta(minutes=3)  # within the clock skew allowed into the future
+        order.action_oms_mark_delivered(at=delivered_at)
         self.assertEqual(order.oms_step, "delivered")
         self.assertEqual(self._steps(order), ["received", "confirmed", "processing", "packed", "shipped", "delivered"])
         # Reaching a step again records nothing new.
         order.action_oms_mark_delivered()
         order._oms_reach_steps()
         self.assertEqual(len(order.oms_step_ids), 6)
-        self.assertEqual(order.oms_delivered_at, datetime(2026, 11, 28, 9, 0))
+        self.assertEqual(order.oms_delivered_at, delivered_at)
 
     def test_confirmed_without_stock_and_wave(self):
         self.env["stock.quant"]._update_available_quantity(self.mug, self.warehouse.lot_stock_id, -50)
@@ -96,3 +103,43 @@ class TestSteps(OmsCommon):
         self._ship(return_picking)
         self.assertEqual(order2.oms_step, "returned")
         self.assertIn("returned", self._steps(order2))
+
+    def test_steps_grouped_in_life_order(self):
+        """Kanban columns, pivot rows and graph bars by step read an order's life left to right."""
+        life = ["received", "confirmed", "processing", "packed", "shipped", "delivered"]
+        exceptions = ["on_hold", "delayed", "cancelled", "returned"]
+        held = self._order("st-g1")
+        held._oms_hold("Check the address")
+        self._order("st-g2")._action_cancel()
+        confirmed = self._order("st-g3")
+        confirmed.action_confirm()
+        self._order("st-g4")
+        domain = [("oms_channel_id", "=", self.channel.id)]
+        SaleOrder = self.env["sale.order"]
+        # Kanban: every column, in life order, the closed ones folded.
+        kanban = SaleOrder.with_context(read_group_expand=True).formatted_read_group(domain, ["oms_step"], ["__count"])
+        self.assertEqual([g["oms_step"] for g in kanban], life + exceptions)
+        self.assertEqual(
+            [g["oms_step"] for g in kanban if g["__fold"]], ["delivered", "cancelled", "returned"], "closed steps"
+        )
+        self.assertEqual(
+            {g["oms_step"]: g["__count"] for g in kanban if g["__count"]},
+            {
+                "received": 1,
+                "processing": 1,
+                "on_hold": 1,
+                "cancelled": 1,
+            },
+        )
+        # Pivot and graph: only the steps that have orders, in the same order (not alphabetical), both ways.
+        pivot = SaleOrder.formatted_read_group(domain, ["oms_step"], ["__count"])
+        self.assertEqual([g["oms_step"] for g in pivot], ["received", "processing", "on_hold", "cancelled"])
+        pivot = SaleOrder.formatted_read_group(domain, ["oms_step"], ["__count"], order="oms_step desc")
+        self.assertEqual([g["oms_step"] for g in pivot], ["cancelled", "on_hold", "processing", "received"])
+        nested = SaleOrder.formatted_read_group(domain, ["oms_channel_id", "oms_step"], ["__count"])
+        self.assertEqual([g["oms_step"] for g in nested], ["received", "processing", "on_hold", "cancelled"])
+        # The web client's kanban call.
+        web = SaleOrder.with_context(read_group_expand=True).web_read_group(
+            domain, ["oms_step"], ["__count"], auto_unfold=True, unfold_read_specification={"name": {}}
+        )
+        self.assertEqual([g["oms_step"] for g in web["groups"]], life + exceptions)
