@@ -560,12 +560,19 @@ class ApiClient:
 
     def post(self, path, payload):
         body = json.dumps(payload).encode()
-        signature = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        # API.md v2: the timestamp, method, path and body are signed together.
+        timestamp = str(int(time.time()))
+        message = f"{timestamp}\nPOST\n{path}\n".encode() + body
+        signature = hmac.new(self.secret, message, hashlib.sha256).hexdigest()
         self.conn.request(
             "POST",
             path,
             body=body,
-            headers={"Content-Type": "application/json", "X-OMS-Signature": f"sha256={signature}"},
+            headers={
+                "Content-Type": "application/json",
+                "X-OMS-Timestamp": timestamp,
+                "X-OMS-Signature": f"v2={signature}",
+            },
         )
         response = self.conn.getresponse()
         data = response.read()

@@ -31,16 +31,14 @@ class OmsChannelApi(http.Controller):
     # ------------------------------------------------------------------
     # Plumbing shared by every endpoint
     # ------------------------------------------------------------------
-    def _signed_message(self, body):
-        """Bytes the signature covers: the raw body, or for a request without one its path and query."""
-        if body:
-            return body
+    def _request_path(self):
+        """The request path with its query string, exactly as the client sent it (what it signed)."""
         httprequest = request.httprequest
         raw_uri = httprequest.environ.get("RAW_URI") or httprequest.environ.get("REQUEST_URI")
         if raw_uri:
-            return raw_uri.encode("latin-1", errors="replace")
+            return raw_uri.encode("latin-1", errors="replace").decode("utf-8", errors="surrogateescape")
         query = httprequest.query_string.decode("latin-1")
-        return (httprequest.path + (f"?{query}" if query else "")).encode()
+        return httprequest.path + (f"?{query}" if query else "")
 
     def _authorize(self, code, read_body=True):
         """Check a request in the order API.md answers: unknown channel 404, body over 1 MiB 413,
@@ -65,27 +63,32 @@ class OmsChannelApi(http.Controller):
         )
         if not channel:
             return None, None, _json({"status": "not_found"}, 404)
-        header = request.httprequest.headers.get("X-OMS-Signature")
-        if not channel._check_signature(self._signed_message(body), header):
+        headers = request.httprequest.headers
+        problem = channel._check_request_signature(
+            headers.get("X-OMS-Timestamp"),
+            headers.get("X-OMS-Signature"),
+            request.httprequest.method,
+            self._request_path(),
+            body,
+        )
+        if problem:
             _logger.warning(
-                "OMS API: %s signature for channel %s on %s %s from %s",
-                "missing" if not header else "wrong",
+                "OMS API: %s for channel %s on %s %s from %s",
+                "stale request" if problem == "stale_request" else "missing or wrong signature",
                 code,
                 request.httprequest.method,
                 request.httprequest.path,
                 request.httprequest.remote_addr,
             )
-            return (
-                None,
-                None,
-                _json(
-                    {
-                        "status": "unauthorized",
-                        "error": {"code": "bad_signature", "message": "Missing or wrong X-OMS-Signature."},
-                    },
-                    401,
-                ),
+            message = (
+                _("X-OMS-Timestamp is more than five minutes away from the server's clock: sign the request again.")
+                if problem == "stale_request"
+                else _(
+                    "Missing or wrong signature: send X-OMS-Timestamp and X-OMS-Signature: v2=<hex HMAC-SHA256 of "
+                    "timestamp, method, path and body> (API.md, Authentication)."
+                )
             )
+            return None, None, _json({"status": "unauthorized", "error": {"code": problem, "message": message}}, 401)
         api_user = request.env.ref("oms_ecommerce.user_oms_api").sudo()
         env = request.env(
             user=api_user.id,

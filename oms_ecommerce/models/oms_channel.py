@@ -1,10 +1,10 @@
-import hmac
 import re
 import secrets
-from hashlib import sha256
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..tools import signing
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -255,19 +255,13 @@ class OmsChannel(models.Model):
     # ------------------------------------------------------------------
     # Signatures
     # ------------------------------------------------------------------
-    def _signature(self, message):
-        """Hex HMAC-SHA256 of ``message`` (bytes) keyed with the channel secret."""
-        self.ensure_one()
-        key = (self.sudo().secret or "").encode()
-        return hmac.new(key, message, sha256).hexdigest()
+    def _check_request_signature(self, timestamp, signature, method, path, body):
+        """Check a channel API request's v2 signature (see tools/signing.py).
 
-    def _check_signature(self, message, header):
-        """Constant-time check of an ``X-OMS-Signature: sha256=<hex>`` header."""
+        :return: None when authentic and fresh, else "bad_signature" or "stale_request"
+        """
         self.ensure_one()
-        if not header or not self.sudo().secret:
-            return False
-        expected = "sha256=" + self._signature(message)
-        return hmac.compare_digest(expected.encode(), header.strip().encode())
+        return signing.check([self.sudo().secret], timestamp, signature, method, path, body)
 
     # ------------------------------------------------------------------
     # Actions

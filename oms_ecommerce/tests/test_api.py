@@ -1,11 +1,13 @@
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
+from ..tools.signing import sign, signed_headers
 from .common import OmsCommon, order_payload
 
 
@@ -14,28 +16,26 @@ def iso(moment, **delta):
     return (moment + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign(secret, message):
-    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
 @tagged("post_install", "-at_install")
 class TestChannelApi(HttpCase, OmsCommon):
     def setUp(self):
         super().setUp()
         self.authenticate(None, None)  # a session that names the test database, nothing more
 
-    def post(self, path, body, secret="s3cret-test-shop", signature=None, headers=None):
+    def post(self, path, body, secret="s3cret-test-shop", signature=None, headers=None, timestamp=None):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         all_headers = {"Content-Type": "application/json"}
         if signature is not False:
-            all_headers["X-OMS-Signature"] = signature or sign(secret, raw)
+            all_headers.update(signed_headers(secret, "POST", path, raw, timestamp=timestamp))
+            if signature:
+                all_headers["X-OMS-Signature"] = signature
         all_headers.update(headers or {})
         response = self.url_open(path, data=raw, headers=all_headers, method="POST")
         self.env.invalidate_all()  # the request wrote through its own environment
         return response
 
-    def get(self, path, secret="s3cret-test-shop"):
-        return self.url_open(path, headers={"X-OMS-Signature": sign(secret, path.encode())})
+    def get(self, path, secret="s3cret-test-shop", signed_path=None):
+        return self.url_open(path, headers=signed_headers(secret, "GET", signed_path or path))
 
     def assertJson(self, response, status):
         self.assertEqual(response.status_code, status, response.text)
@@ -48,11 +48,66 @@ class TestChannelApi(HttpCase, OmsCommon):
         self.assertEqual(body["status"], "unauthorized")
         body = self.assertJson(self.post(url, order_payload("s1"), secret="wrong"), 401)
         self.assertEqual(body["status"], "unauthorized")
-        body = self.assertJson(self.post(url, order_payload("s2"), signature="sha256=" + "0" * 64), 401)
+        body = self.assertJson(self.post(url, order_payload("s2"), signature="v2=" + "0" * 64), 401)
+        self.assertEqual(body["error"]["code"], "bad_signature")
         self.assertFalse(self.Intake.search([("external_id", "in", ["s0", "s1", "s2"])]), "401 stores nothing")
         self.assertFalse(self.Intake.search([("payload", "like", '"s0"')]))
         body = self.assertJson(self.post(url, order_payload("s3")), 201)
         self.assertEqual(body["status"], "created")
+
+    def test_signature_binds_method_path_body_and_time(self):
+        """A captured signature authorises nothing but its own request, for five minutes."""
+        created = self.assertJson(self.post("/oms/v1/test-shop/orders", order_payload("r-1")), 201)
+        victim = self.assertJson(self.post("/oms/v1/test-shop/orders", order_payload("r-2")), 201)
+        victim = self.env["sale.order"].browse(victim["id"])
+        secret = "s3cret-test-shop"
+
+        def replay(path, body, captured):
+            response = self.url_open(path, data=body, headers=captured, method="POST")
+            self.env.invalidate_all()
+            return self.assertJson(response, 401)
+
+        # An order body and its signature, replayed on another order's cancel and delivered.
+        raw = json.dumps(order_payload("r-3")).encode()
+        captured = signed_headers(secret, "POST", "/oms/v1/test-shop/orders", raw)
+        for action in ("cancel", "delivered"):
+            body = replay(f"/oms/v1/test-shop/orders/r-2/{action}", raw, captured)
+            self.assertEqual(body["status"], "unauthorized")
+        # "{}" signed once for one order's cancel does not cancel another.
+        captured = signed_headers(secret, "POST", "/oms/v1/test-shop/orders/r-1/cancel", b"{}")
+        replay("/oms/v1/test-shop/orders/r-2/cancel", b"{}", captured)
+        # A GET's signed path, sent as a POST body.
+        path = "/oms/v1/test-shop/orders/r-2"
+        captured = signed_headers(secret, "GET", path)
+        replay(f"{path}/cancel", path.encode(), captured)
+        replay(path + "/cancel", b"", captured)
+        self.assertEqual(victim.state, "draft", "no replay cancelled the order")
+        # The body-only form of the first API version is refused, even when right.
+        legacy = "sha256=" + hmac.new(secret.encode(), b"{}", hashlib.sha256).hexdigest()
+        body = self.assertJson(self.post(f"{path}/cancel", b"{}", signature=legacy), 401)
+        self.assertEqual(body["error"]["code"], "bad_signature")
+        # Five minutes either side of the server's clock; past that, stale_request.
+        now = int(time.time())
+        for timestamp in (now - 400, now + 400):
+            body = self.assertJson(self.post(f"{path}/cancel", b"{}", timestamp=timestamp), 401)
+            self.assertEqual(body, {"status": "unauthorized", "error": body["error"]})
+            self.assertEqual(body["error"]["code"], "stale_request")
+        body = self.assertJson(self.post(f"{path}/cancel", b"{}", timestamp="yesterday"), 401)
+        self.assertEqual(body["error"]["code"], "bad_signature")
+        self.assertEqual(victim.state, "draft")
+        # The right signature, a minute old, works; the query string is part of the signed path.
+        self.assertJson(self.post(f"{path}/cancel", b"{}", timestamp=now - 60), 200)
+        self.assertEqual(victim.state, "cancel")
+        self.assertJson(self.get("/oms/v1/test-shop/orders/r-1?fields=all"), 200)
+        self.assertJson(self.get("/oms/v1/test-shop/orders/r-1?x=1", signed_path="/oms/v1/test-shop/orders/r-1"), 401)
+        self.assertEqual(created["status"], "created")
+        # The signature as API.md's shell example computes it.
+        timestamp = str(now)
+        message = f"{timestamp}\nGET\n{path}\n".encode()
+        expected = "v2=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+        self.assertEqual(sign(secret, timestamp, "get", path), expected)
+        response = self.url_open(path, headers={"X-OMS-Timestamp": timestamp, "X-OMS-Signature": expected})
+        self.assertEqual(self.assertJson(response, 200)["external_id"], "r-2")
 
     def test_created_duplicate_and_status(self):
         url = "/oms/v1/test-shop/orders"
@@ -77,10 +132,7 @@ class TestChannelApi(HttpCase, OmsCommon):
         self.assertEqual(status["step"], "confirmed")
         self.assertEqual([s["step"] for s in status["steps"]], ["received", "confirmed"])
         # A GET is signed over its path: another path's signature does not open it.
-        response = self.url_open(
-            "/oms/v1/test-shop/orders/2001",
-            headers={"X-OMS-Signature": sign("s3cret-test-shop", b"/oms/v1/test-shop/orders/9")},
-        )
+        response = self.get("/oms/v1/test-shop/orders/2001", signed_path="/oms/v1/test-shop/orders/9")
         self.assertJson(response, 401)
         self.assertEqual(self.assertJson(self.get("/oms/v1/test-shop/orders/nope"), 404), {"status": "not_found"})
 
@@ -138,7 +190,7 @@ class TestChannelApi(HttpCase, OmsCommon):
         order = self.env["sale.order"].browse(created["id"])
         order.action_confirm()
         path = "/oms/v1/test-shop/orders/5001/cancel"
-        body = self.assertJson(self.post(path, b"", signature=sign("s3cret-test-shop", path.encode())), 200)
+        body = self.assertJson(self.post(path, b""), 200)
         self.assertEqual(body["status"], "cancelled")
         self.assertEqual(order.state, "cancel")
         self.assertEqual(order.oms_step, "cancelled")

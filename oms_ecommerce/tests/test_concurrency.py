@@ -1,8 +1,6 @@
 """The same order delivered twice at the same moment to a multi-worker Odoo server."""
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import socket
@@ -21,6 +19,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config, mute_logger
 
+from ..tools.signing import signed_headers
 from .common import order_payload
 
 
@@ -115,7 +114,7 @@ class TestConcurrentDelivery(TransactionCase):
         body = json.dumps(payload).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-OMS-Signature": "sha256=" + hmac.new(b"race", body, hashlib.sha256).hexdigest(),
+            **signed_headers("race", "POST", f"/oms/v1/race-{tag}/orders", body),
         }
         # Warm both workers up (registry loaded) so that the two deliveries really overlap.
         for _i in range(4):

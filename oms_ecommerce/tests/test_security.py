@@ -1,6 +1,7 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
+from ..tools.signing import signed_headers
 from .common import OmsCommon, order_payload
 
 
@@ -47,7 +48,16 @@ class TestSecurity(OmsCommon):
         wizard = self.env["oms.channel.secret"].browse(action["res_id"])
         self.assertNotEqual(wizard.secret, old)
         self.assertEqual(self.channel.secret, wizard.secret)
-        self.assertTrue(self.channel._check_signature(b"x", "sha256=" + self.channel._signature(b"x")))
+        headers = signed_headers(wizard.secret, "POST", "/oms/v1/test-shop/orders", b"x")
+        args = (headers["X-OMS-Timestamp"], headers["X-OMS-Signature"], "POST", "/oms/v1/test-shop/orders", b"x")
+        self.assertIsNone(self.channel._check_request_signature(*args))
+        self.assertEqual(
+            self.channel._check_request_signature(
+                *signed_headers(old, "POST", "/x", b"x").values(), "POST", "/x", b"x"
+            ),
+            "bad_signature",
+            "the old secret no longer works",
+        )
         with self.assertRaises(AccessError):
             self.channel.with_user(self.oms_user).action_regenerate_secret()
 
