@@ -7,7 +7,7 @@ from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
-from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH, parse_datetime
+from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH, clean_text, parse_datetime, storable, text_problem
 from ..models.sale_order import OmsDeliveredAtError
 
 _logger = logging.getLogger(__name__)
@@ -16,15 +16,24 @@ MAX_BODY = 1024 * 1024  # 1 MiB
 API_ROUTE = "/oms/v1/<string:code>/orders"
 
 
-def _json(body, status=200):
-    return request.make_json_response(body, status=status)
-
-
-def _api_route(path, method="POST"):
-    """A channel API route: no session, no CSRF token (requests are signed); writes unless GET."""
-    return http.route(
-        path, type="http", auth="none", methods=[method], csrf=False, save_session=False, readonly=method == "GET"
+def _json(body, status=200, headers=None):
+    """A JSON answer. ASCII-escaped, so that whatever a request echoes back (a lone surrogate in an id)
+    can always be sent."""
+    return request.make_response(
+        json.dumps(body, default=str), headers=[("Content-Type", "application/json"), *(headers or [])], status=status
     )
+
+
+def _api_route(path, readonly=False):
+    """A channel API route: no session, no CSRF token (requests are signed). Every method reaches the
+    handler, which answers a method it does not take with a JSON 405 (never Odoo's HTML page)."""
+    return http.route(path, type="http", auth="none", csrf=False, save_session=False, readonly=readonly)
+
+
+def _usable_id(value):
+    """Whether a code or an external id taken from the path can name a record (no NUL, no control
+    character, no broken UTF-8): anything else names nothing, 404."""
+    return bool(value) and not text_problem(value) and not any(ord(char) < 32 or char == "\x7f" for char in value)
 
 
 class OmsChannelApi(http.Controller):
@@ -46,7 +55,9 @@ class OmsChannelApi(http.Controller):
         (None, None, None, error response)."""
         body = b""
         if read_body:
-            if not request.env(su=True)["oms.channel"].search_count([("code", "=", code), ("active", "=", True)]):
+            if not _usable_id(code) or not request.env(su=True)["oms.channel"].search_count(
+                [("code", "=", code), ("active", "=", True)]
+            ):
                 return None, None, None, _json({"status": "not_found"}, 404)
             body, error = self._read_body()
             if error:
@@ -58,7 +69,7 @@ class OmsChannelApi(http.Controller):
         """(channel, env of the integration user, None) or (None, None, error response)."""
         channel = (
             request.env(su=True)["oms.channel"].search([("code", "=", code), ("active", "=", True)], limit=1)
-            if code
+            if _usable_id(code)
             else None
         )
         if not channel:
@@ -130,25 +141,51 @@ class OmsChannelApi(http.Controller):
     # ------------------------------------------------------------------
     # Endpoints
     # ------------------------------------------------------------------
+    def _method(self, *allowed):
+        """None when the request's method is one of ``allowed``, else a JSON 405 naming them."""
+        method = request.httprequest.method
+        if method in allowed or (method == "HEAD" and "GET" in allowed):
+            return None
+        return _json(
+            {
+                "status": "method_not_allowed",
+                "error": {
+                    "code": "method_not_allowed",
+                    "message": _(
+                        "%(method)s is not allowed here: use %(allowed)s.", method=method, allowed=", ".join(allowed)
+                    ),
+                },
+            },
+            405,
+            headers=[("Allow", ", ".join(allowed))],
+        )
+
     @_api_route(API_ROUTE)
     def post_order(self, code, **kwargs):
-        return self._guard(self._post_orders, code, False)
+        return self._method("POST") or self._guard(self._post_orders, code, False)
 
     @_api_route(f"{API_ROUTE}/batch")
     def post_orders_batch(self, code, **kwargs):
-        return self._guard(self._post_orders, code, True)
+        if request.httprequest.method in ("GET", "HEAD"):  # an order whose external id is "batch"
+            return self._guard(self._get_order, code, "batch")
+        return self._method("POST") or self._guard(self._post_orders, code, True)
 
-    @_api_route(f"{API_ROUTE}/<string:external_id>", "GET")
+    @_api_route(f"{API_ROUTE}/<string:external_id>", readonly=True)
     def get_order(self, code, external_id, **kwargs):
-        return self._guard(self._get_order, code, external_id)
+        return self._method("GET") or self._guard(self._get_order, code, external_id)
 
     @_api_route(f"{API_ROUTE}/<string:external_id>/cancel")
     def cancel_order(self, code, external_id, **kwargs):
-        return self._guard(self._cancel_order, code, external_id)
+        return self._method("POST") or self._guard(self._cancel_order, code, external_id)
 
     @_api_route(f"{API_ROUTE}/<string:external_id>/delivered")
     def deliver_order(self, code, external_id, **kwargs):
-        return self._guard(self._deliver_order, code, external_id)
+        return self._method("POST") or self._guard(self._deliver_order, code, external_id)
+
+    @_api_route("/oms/v1/<path:subpath>", readonly=True)
+    def not_found(self, subpath, **kwargs):
+        """Any other path under /oms/v1/: JSON, as every answer of the API."""
+        return _json({"status": "not_found"}, 404)
 
     # ------------------------------------------------------------------
     def _post_orders(self, code, batch):
@@ -160,9 +197,15 @@ class OmsChannelApi(http.Controller):
             status, result = Intake._receive(channel, [body], source="api")[0]
             return _json(result, status)
         try:
-            data = json.loads(body)
-        except ValueError as exc:
-            return self._invalid_batch(Intake, channel, body, "", _("The body is not valid JSON: %(error)s", error=exc))
+            data = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            message = _("The body is not UTF-8 text (byte %(position)s): send the JSON in UTF-8.", position=exc.start)
+            return self._invalid_batch(Intake, channel, body, "", message)
+        except (ValueError, RecursionError) as exc:
+            message = _(
+                "The body is not valid JSON: %(error)s", error=exc if isinstance(exc, ValueError) else "too deep"
+            )
+            return self._invalid_batch(Intake, channel, body, "", storable(str(message)))
         orders = data.get("orders") if isinstance(data, dict) else None
         if not isinstance(orders, list) or not orders:
             message = _('The body must be {"orders": [ … ]} with at least one order.')
@@ -177,6 +220,10 @@ class OmsChannelApi(http.Controller):
         results = []
         for order, (status, result) in zip(orders, Intake._receive(channel, orders, source="batch"), strict=True):
             external_id = order.get("external_id") if isinstance(order, dict) else None
+            if isinstance(external_id, str):
+                external_id = clean_text(external_id.strip()) if clean_text(external_id) else None
+            elif not isinstance(external_id, int) or isinstance(external_id, bool):
+                external_id = None
             results.append({"external_id": external_id, "http_status": status, **result})
         counts = {}
         for result in results:
@@ -193,6 +240,8 @@ class OmsChannelApi(http.Controller):
 
     def _find(self, env, channel, external_id):
         """The channel's order for ``external_id``, and its most recent intake."""
+        if not _usable_id(external_id):
+            return env["sale.order"], env["oms.intake"]
         order = env["sale.order"].search(
             [("oms_channel_id", "=", channel.id), ("oms_external_id", "=", external_id)], limit=1
         )
@@ -272,8 +321,10 @@ class OmsChannelApi(http.Controller):
             if not isinstance(data, dict):
                 raise ValueError
             if data.get("at"):
-                at = parse_datetime(str(data["at"]))
-        except ValueError:
+                if not isinstance(data["at"], str):
+                    raise ValueError
+                at = parse_datetime(data["at"])
+        except (ValueError, RecursionError):
             message = _('The body must be {} or {"at": "<ISO 8601 date-time>"}, e.g. {"at": "2026-11-29T15:30:00Z"}.')
             return _json(
                 {"status": "invalid", "error": {"code": "invalid_payload", "field": "at", "message": message}}, 400

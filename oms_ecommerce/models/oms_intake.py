@@ -1,5 +1,8 @@
+import base64
 import json
 import logging
+import math
+import re
 from datetime import UTC, datetime
 from hashlib import sha256
 
@@ -7,7 +10,7 @@ import psycopg2.errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import email_normalize
+from odoo.tools import email_normalize, float_compare, float_is_zero, float_round
 
 _logger = logging.getLogger(__name__)
 
@@ -35,8 +38,13 @@ class IntakeInvalid(Exception):
 
     def __init__(self, field, message):
         super().__init__(message)
-        self.field = field
-        self.message = message
+        self.field = storable(field)
+        self.message = storable(message)
+
+
+def storable(value):
+    """``value`` with what PostgreSQL text cannot hold (NUL, lone surrogates) written as escapes."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 class IntakeMappingError(Exception):
@@ -48,8 +56,33 @@ class IntakeMappingError(Exception):
         self.message = message
 
 
+# Money and quantities beyond these are not an order, they are a mistake (or an attack on float arithmetic).
+MAX_AMOUNT = 10**12
+MAX_QUANTITY = 10**9
+# JSON nested deeper than this is not an order of API.md.
+MAX_DEPTH = 32
+# Ids travel in API paths (/orders/<external_id>/cancel): no slash, no control character.
+EXTERNAL_ID_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
 def _is_number(value):
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def text_problem(value):
+    """Why ``value`` (a str) cannot be stored as text in PostgreSQL, or None."""
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone UTF-16 surrogate (an invalid \\uD800-\\uDFFF escape)"
+    return None
+
+
+def clean_text(value):
+    """``value`` when it is a str PostgreSQL can store, else None."""
+    return value if isinstance(value, str) and not text_problem(value) else None
 
 
 def parse_datetime(value):
@@ -68,51 +101,124 @@ def parse_datetime(value):
     return parsed
 
 
+def _depth(value, limit):
+    """Nesting depth of a parsed JSON value, counted up to ``limit`` + 1 (iteratively: no recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _text(data, key, path, required=False, message=None):
+    """The string at ``data[key]`` (None when absent or empty), checked to be storable text."""
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise IntakeInvalid(path, message or f"{path} is required.")
+        return None
+    if not isinstance(value, str):
+        raise IntakeInvalid(path, f"{path} must be a string.")
+    problem = text_problem(value)
+    if problem:
+        raise IntakeInvalid(path, f"{path} {problem}.")
+    if required and not value.strip():
+        raise IntakeInvalid(path, message or f"{path} is required.")
+    return value
+
+
+def _number(data, key, path, minimum=0, maximum=MAX_AMOUNT, positive=False, what="a number"):
+    """The number at ``data[key]`` (None when absent), finite and within [minimum, maximum]."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not _is_number(value):
+        raise IntakeInvalid(path, f"{path} must be {what}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise IntakeInvalid(path, f"{path} must be a finite number, not NaN or Infinity.")
+    if positive and value <= 0:
+        raise IntakeInvalid(path, f"{path} must be a number greater than 0.")
+    if value < minimum or value > maximum:
+        raise IntakeInvalid(path, f"{path} must be {what} from {minimum} to {maximum:,}.")
+    return value
+
+
+def _object(data, key, path, required=False, message=None):
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, dict):
+        raise IntakeInvalid(path, message or f"{path} must be an object.")
+    return value
+
+
+def validate_external_id(value):
+    """The external id of a payload, trimmed, or raise IntakeInvalid: ids travel in API paths."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise IntakeInvalid("external_id", "external_id is required (a non-empty string).")
+    problem = text_problem(value)
+    if problem:
+        raise IntakeInvalid("external_id", f"external_id {problem}.")
+    value = value.strip()
+    if len(value) > 128:
+        raise IntakeInvalid("external_id", "external_id is longer than 128 characters.")
+    if EXTERNAL_ID_FORBIDDEN.search(value):
+        raise IntakeInvalid(
+            "external_id",
+            "external_id cannot hold a slash, a backslash or a control character: it is part of the API's "
+            "paths (/orders/<external_id>/cancel). Send the channel's id without them.",
+        )
+    return value
+
+
 def validate_payload(data):
     """Check an order object against the schema of API.md.
 
+    :return: the order's external id (trimmed)
     :raises IntakeInvalid: with the path of the first wrong field
     """
-
-    def text(value):
-        return isinstance(value, str) and value.strip()
-
     if not isinstance(data, dict):
         raise IntakeInvalid("", "An order must be a JSON object.")
-    external_id = data.get("external_id")
-    if isinstance(external_id, int) and not isinstance(external_id, bool):
-        external_id = str(external_id)
-    if not text(external_id):
-        raise IntakeInvalid("external_id", "external_id is required (a non-empty string).")
-    if len(external_id) > 128:
-        raise IntakeInvalid("external_id", "external_id is longer than 128 characters.")
-    if data.get("placed_at") not in (None, ""):
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise IntakeInvalid("", f"The order is nested deeper than {MAX_DEPTH} levels: send an order of API.md.")
+    external_id = validate_external_id(data.get("external_id"))
+    placed_at = _text(data, "placed_at", "placed_at")
+    if placed_at:
         try:
-            parse_datetime(str(data["placed_at"]))
+            parse_datetime(placed_at)
         except ValueError:
             raise IntakeInvalid(
-                "placed_at", "placed_at must be an ISO 8601 date-time, e.g. 2026-11-20T10:15:00Z."
+                "placed_at", "placed_at must be an ISO 8601 date-time after 1970, e.g. 2026-11-20T10:15:00Z."
             ) from None
-    currency = data.get("currency")
-    if currency not in (None, "") and not (isinstance(currency, str) and len(currency) == 3):
+    currency = _text(data, "currency", "currency")
+    if currency and not (currency.isascii() and currency.isalpha() and len(currency) == 3):
         raise IntakeInvalid("currency", "currency must be a 3-letter ISO 4217 code, e.g. EUR.")
-    customer = data.get("customer")
-    if not isinstance(customer, dict):
-        raise IntakeInvalid("customer", "customer is required (an object with an email).")
-    if not text(customer.get("email")) or not email_normalize(customer["email"]):
-        raise IntakeInvalid("customer.email", "customer.email is required and must be an email address.")
+    customer = _object(data, "customer", "customer", True, "customer is required (an object with an email).")
+    email = _text(customer, "email", "customer.email", True, "customer.email is required.")
+    if not email_normalize(email):
+        raise IntakeInvalid("customer.email", "customer.email must be an email address.")
+    for key in ("name", "phone"):
+        _text(customer, key, f"customer.{key}")
     for key in ("shipping_address", "billing_address"):
-        address = data.get(key)
-        if address is None and key == "billing_address":
+        address = _object(
+            data,
+            key,
+            key,
+            key == "shipping_address",
+            f"{key} is required (an object with name, street, city, country_code).",
+        )
+        if address is None:
             continue
-        if not isinstance(address, dict):
-            raise IntakeInvalid(key, f"{key} is required (an object with name, street, city, country_code).")
+        for sub in address:
+            _text(address, sub, f"{key}.{sub}")
         for sub in ("name", "street", "city", "country_code"):
-            if not text(address.get(sub)):
-                raise IntakeInvalid(f"{key}.{sub}", f"{key}.{sub} is required.")
-        for sub, value in address.items():
-            if value is not None and not isinstance(value, str):
-                raise IntakeInvalid(f"{key}.{sub}", f"{key}.{sub} must be a string.")
+            _text(address, sub, f"{key}.{sub}", required=True)
     lines = data.get("lines")
     if not isinstance(lines, list) or not lines:
         raise IntakeInvalid("lines", "lines is required: at least one line with sku and quantity.")
@@ -120,33 +226,34 @@ def validate_payload(data):
         where = f"lines[{index}]"
         if not isinstance(line, dict):
             raise IntakeInvalid(where, f"{where} must be an object.")
-        if not isinstance(line.get("sku"), str | int) or not str(line.get("sku")).strip():
-            raise IntakeInvalid(f"{where}.sku", f"{where}.sku is required.")
-        if not _is_number(line.get("quantity")) or line["quantity"] <= 0:
+        sku = line.get("sku")
+        if isinstance(sku, int) and not isinstance(sku, bool):
+            sku = str(sku)
+        if not isinstance(sku, str):
+            raise IntakeInvalid(f"{where}.sku", f"{where}.sku is required (a string).")
+        _text({"sku": sku}, "sku", f"{where}.sku", required=True)
+        if line.get("quantity") is None:
             raise IntakeInvalid(f"{where}.quantity", f"{where}.quantity must be a number greater than 0.")
-        if line.get("unit_price") is not None and (not _is_number(line["unit_price"]) or line["unit_price"] < 0):
-            raise IntakeInvalid(f"{where}.unit_price", f"{where}.unit_price must be a number, 0 or more.")
-        if line.get("discount") is not None and (not _is_number(line["discount"]) or not 0 <= line["discount"] <= 100):
-            raise IntakeInvalid(f"{where}.discount", f"{where}.discount must be a percentage from 0 to 100.")
-    shipping = data.get("shipping")
+        _number(line, "quantity", f"{where}.quantity", maximum=MAX_QUANTITY, positive=True)
+        _number(line, "unit_price", f"{where}.unit_price", what="a number, 0 or more,")
+        _number(line, "discount", f"{where}.discount", maximum=100, what="a percentage")
+        _text(line, "name", f"{where}.name")
+    shipping = _object(data, "shipping", "shipping", message="shipping must be an object with method and price.")
     if shipping is not None:
-        if not isinstance(shipping, dict):
-            raise IntakeInvalid("shipping", "shipping must be an object with method and price.")
-        if shipping.get("method") is not None and not isinstance(shipping["method"], str):
-            raise IntakeInvalid("shipping.method", "shipping.method must be a string.")
-        if shipping.get("price") is not None and (not _is_number(shipping["price"]) or shipping["price"] < 0):
-            raise IntakeInvalid("shipping.price", "shipping.price must be a number, 0 or more.")
-    payment = data.get("payment")
+        _text(shipping, "method", "shipping.method")
+        _number(shipping, "price", "shipping.price", what="a number, 0 or more,")
+    payment = _object(data, "payment", "payment")
     if payment is not None:
-        if not isinstance(payment, dict):
-            raise IntakeInvalid("payment", "payment must be an object.")
         if payment.get("status") not in (None, *PAYMENT_STATUSES):
             raise IntakeInvalid("payment.status", "payment.status must be one of paid, pending, cod.")
-        if payment.get("amount") is not None and not _is_number(payment["amount"]):
-            raise IntakeInvalid("payment.amount", "payment.amount must be a number.")
+        _text(payment, "method", "payment.method")
+        _text(payment, "reference", "payment.reference")
+        _number(payment, "amount", "payment.amount", what="an amount, 0 or more,")
+    if data.get("taxes_included") is not None and not isinstance(data["taxes_included"], bool):
+        raise IntakeInvalid("taxes_included", "taxes_included must be true or false.")
+    _number(data, "total", "total", what="an amount, 0 or more,")
     for key in ("note", "gift_message"):
-        if data.get(key) is not None and not isinstance(data[key], str):
-            raise IntakeInvalid(key, f"{key} must be a string.")
+        _text(data, key, key)
     return external_id
 
 
@@ -166,7 +273,22 @@ class OmsIntake(models.Model):
         default="api",
         readonly=True,
     )
-    payload = fields.Text(required=True, help="The order exactly as the channel sent it.")
+    payload = fields.Text(
+        help="The order exactly as the channel sent it, when it was UTF-8 text (else a readable rendering of "
+        "its bytes, which are kept in Raw Body)."
+    )
+    payload_raw = fields.Binary(
+        string="Raw Body",
+        attachment=False,
+        readonly=True,
+        help="The bytes as received, kept only when they are not UTF-8 text PostgreSQL can hold (NUL bytes, "
+        "invalid UTF-8, UTF-16): the payload shows a rendering of them with escapes.",
+    )
+    payload_undecodable = fields.Boolean(
+        string="Not UTF-8 Text",
+        readonly=True,
+        help="The body as received is not UTF-8 text (or holds NUL bytes): JSON must be sent in UTF-8.",
+    )
     payload_pretty = fields.Text(compute="_compute_payload_pretty", string="Formatted Payload")
     payload_hash = fields.Char(compute="_compute_payload_hash", store=True, index=True, string="Payload SHA-256")
     received_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
@@ -210,8 +332,14 @@ class OmsIntake(models.Model):
             intake.display_name = f"{intake.channel_id.code or ''}/{intake.external_id or _('?')}"
 
     def write(self, vals):
-        if "payload" in vals and any(intake.state not in ("error", "pending") for intake in self):
-            raise UserError(_("Only the payload of an intake in error can be corrected."))
+        if "payload" in vals:
+            if any(intake.state not in ("error", "pending") for intake in self):
+                raise UserError(_("Only the payload of an intake in error can be corrected."))
+            if vals["payload"] and text_problem(vals["payload"]):
+                raise UserError(_("The payload %(problem)s: remove it.", problem=text_problem(vals["payload"])))
+            if "payload_undecodable" not in vals and any(self.mapped("payload_undecodable")):
+                # The desk typed a corrected body: it is text now; the bytes first received stay in Raw Body.
+                vals = dict(vals, payload_undecodable=False)
         return super().write(vals)
 
     # ------------------------------------------------------------------
@@ -219,20 +347,45 @@ class OmsIntake(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _store(self, channel, payloads, source="api"):
-        """Store each payload as it came, before anything else is done with it.
+        """Store each payload as it came, before anything else is done with it: whatever it holds.
 
         :param channel: ``oms.channel`` record
-        :param payloads: raw payloads (str or bytes as received, or already parsed objects)
+        :param payloads: raw payloads (bytes or str as received, or already parsed objects)
         """
         now = fields.Datetime.now()
-        texts = []
-        for raw in payloads:
-            if isinstance(raw, bytes):
-                raw = raw.decode("utf-8", errors="replace")
-            texts.append(raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
         return self.create(
-            [{"channel_id": channel.id, "payload": text, "source": source, "received_at": now} for text in texts]
+            [
+                {"channel_id": channel.id, "source": source, "received_at": now, **self._payload_values(raw)}
+                for raw in payloads
+            ]
         )
+
+    @api.model
+    def _payload_values(self, raw):
+        """Values that keep ``raw`` losslessly: the text itself when PostgreSQL can hold it, else the bytes
+        (``payload_raw``) and a readable rendering with escapes (``payload``)."""
+        if not isinstance(raw, bytes | str):
+            text = json.dumps(raw, ensure_ascii=False)
+            if text_problem(text):  # a lone surrogate in a batch's order: escaped JSON is the same JSON
+                text = json.dumps(raw)
+            return {"payload": text, "payload_raw": False, "payload_undecodable": False}
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogatepass")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and "\x00" not in text:
+            return {"payload": text, "payload_raw": False, "payload_undecodable": False}
+        rendering = raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+        return {"payload": rendering, "payload_raw": base64.b64encode(raw), "payload_undecodable": True}
+
+    def _payload_bytes(self):
+        """The body exactly as the channel sent it (or as the desk corrected it)."""
+        self.ensure_one()
+        if self.payload_undecodable and self.payload_raw:
+            return base64.b64decode(self.payload_raw)
+        return (self.payload or "").encode("utf-8")
 
     @api.model
     def _receive(self, channel, payloads, source="api"):
@@ -295,16 +448,24 @@ class OmsIntake(models.Model):
         created = SaleOrder
         for intake in self:
             intake.attempt_count += 1
+            if intake.payload_undecodable:
+                intake._set_error("invalid_payload", intake._undecodable_message(), "")
+                continue
             try:
-                data = json.loads(intake.payload)
-            except ValueError as exc:
-                intake._set_error("invalid_payload", _("The body is not valid JSON: %(error)s", error=exc), "")
+                data = json.loads(intake.payload or "")
+            except (ValueError, RecursionError) as exc:
+                message = str(exc) if isinstance(exc, ValueError) else _("nested too deep")
+                intake._set_error(
+                    "invalid_payload",
+                    _("The body is not valid JSON: %(error)s", error=storable(message)),
+                    "",
+                )
                 continue
             try:
                 external_id = validate_payload(data)
             except IntakeInvalid as exc:
                 if isinstance(data, dict) and isinstance(data.get("external_id"), str | int):
-                    intake.external_id = str(data["external_id"])[:128]
+                    intake.external_id = storable(str(data["external_id"]).strip())[:128]
                 intake._set_error("invalid_payload", exc.message, exc.field)
                 continue
             intake.external_id = external_id
@@ -324,6 +485,9 @@ class OmsIntake(models.Model):
                     ).create(vals)
             except IntakeMappingError as exc:
                 intake._set_error(exc.code, exc.message)
+                continue
+            except IntakeInvalid as exc:
+                intake._set_error("invalid_payload", exc.message, exc.field)
                 continue
             except psycopg2.errors.UniqueViolation as exc:
                 if "oms_channel_external_uniq" not in str(exc):
@@ -363,6 +527,24 @@ class OmsIntake(models.Model):
                 )
         return concurrent
 
+    def _undecodable_message(self):
+        self.ensure_one()
+        raw = self._payload_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _(
+                "The body is not UTF-8 text (byte 0x%(byte)s at position %(position)s): send the JSON encoded "
+                "in UTF-8. The bytes received are kept in Raw Body.",
+                byte=raw[exc.start : exc.start + 1].hex(),
+                position=exc.start,
+            )
+        return _(
+            "The body holds a NUL byte at position %(position)s, which JSON does not allow: send the JSON "
+            "without it (escape it as \\u0000 inside a string if it is data). The bytes are kept in Raw Body.",
+            position=raw.index(b"\x00"),
+        )
+
     def _prepare_order_values(self, data):
         """``sale.order`` create values for a valid payload.
 
@@ -395,8 +577,9 @@ class OmsIntake(models.Model):
             data, countries, lang=channel.lang, company=company
         )
         lines = []
-        for line in data["lines"]:
+        for index, line in enumerate(data["lines"]):
             product = products[str(line["sku"]).strip()]
+            self._check_quantity(line["quantity"], product, f"lines[{index}].quantity")
             vals = {"product_id": product.id, "product_uom_qty": line["quantity"]}
             if line.get("unit_price") is not None:
                 vals["price_unit"] = line["unit_price"]
@@ -453,6 +636,30 @@ class OmsIntake(models.Model):
         if carrier:
             vals["carrier_id"] = carrier.id
         return vals
+
+    @api.model
+    def _check_quantity(self, quantity, product, field):
+        """A quantity is positive in the product's unit precision, and within it (0.0001 mug is no order).
+
+        :raises IntakeInvalid: naming ``field``
+        """
+        rounding = product.uom_id.rounding or 0.01
+        rounded = float_round(quantity, precision_rounding=rounding)
+        if float_is_zero(rounded, precision_rounding=rounding) or float_compare(
+            rounded, quantity, precision_rounding=rounding / 1000
+        ):
+            raise IntakeInvalid(
+                field,
+                _(
+                    "%(field)s is %(quantity)s, but %(product)s is counted in steps of %(step)s %(unit)s: send a "
+                    "quantity greater than 0 in those steps.",
+                    field=field,
+                    quantity=quantity,
+                    product=product.display_name,
+                    step=rounding,
+                    unit=product.uom_id.name,
+                ),
+            )
 
     def _map_pricelist(self, code):
         """The pricelist for the payload's currency (``None``: let Odoo choose as usual)."""

@@ -1,6 +1,7 @@
 from . import (
     test_accounting,
     test_api,
+    test_api_robustness,
     test_concurrency,
     test_confirmation,
     test_deals,
