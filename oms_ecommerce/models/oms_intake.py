@@ -1,5 +1,6 @@
 import json
 import logging
+import math
 from datetime import UTC, datetime
 from hashlib import sha256
 
@@ -136,6 +137,11 @@ def validate_payload(data):
             raise IntakeInvalid("payment.status", "payment.status must be one of paid, pending, cod.")
         if payment.get("amount") is not None and not _is_number(payment["amount"]):
             raise IntakeInvalid("payment.amount", "payment.amount must be a number.")
+    if data.get("taxes_included") is not None and not isinstance(data["taxes_included"], bool):
+        raise IntakeInvalid("taxes_included", "taxes_included must be true or false.")
+    total = data.get("total")
+    if total is not None and (not _is_number(total) or not math.isfinite(total) or total < 0):
+        raise IntakeInvalid("total", "total must be a number, 0 or more (what the customer pays, tax included).")
     for key in ("note", "gift_message"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise IntakeInvalid(key, f"{key} must be a string.")
@@ -314,6 +320,7 @@ class OmsIntake(models.Model):
                     order = SaleOrder.with_context(
                         mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
                     ).create(vals)
+                    order._oms_apply_channel_prices(bool(data.get("taxes_included")))
             except IntakeMappingError as exc:
                 intake._set_error(exc.code, exc.message)
                 continue
@@ -340,6 +347,8 @@ class OmsIntake(models.Model):
                 )
                 continue
             intake._set_done(order, data)
+            if order.state != "cancel":
+                order._oms_check_channel_total(data.get("total"))
             created |= order
         created = created.filtered(lambda o: o.state == "draft")
         try:
@@ -429,6 +438,7 @@ class OmsIntake(models.Model):
             "oms_payment_method": payment.get("method") or False,
             "oms_payment_reference": payment.get("reference") or False,
             "oms_payment_amount": payment.get("amount") or 0.0,
+            "oms_channel_total": data.get("total") or 0.0,
             # Paid on the channel already: no online signature or payment asked on the portal.
             "require_signature": False,
             "require_payment": False,
@@ -436,6 +446,8 @@ class OmsIntake(models.Model):
         }
         if pricelist is not None:
             vals["pricelist_id"] = pricelist.id
+        if channel.fiscal_position_id:
+            vals["fiscal_position_id"] = channel.fiscal_position_id.id
         if channel.warehouse_id:
             vals["warehouse_id"] = channel.warehouse_id.id
         if channel.team_id:
