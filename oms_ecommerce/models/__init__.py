@@ -24,6 +24,7 @@ from . import (
     res_partner,
     sale_order,
     sale_order_accounting,
+    sale_order_taxes,
     stock_package,
     stock_picking,
     stock_picking_batch,

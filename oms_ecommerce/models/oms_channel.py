@@ -66,6 +66,14 @@ class OmsChannel(models.Model):
         required=True,
         precompute=True,
     )
+    fiscal_position_id = fields.Many2one(
+        "account.fiscal.position",
+        string="Fiscal Position",
+        check_company=True,
+        help="Fiscal position of this channel's orders, instead of the one Odoo finds for the customer. For a "
+        "channel that sends prices with tax included, map the products' taxes to their price-included versions "
+        "here: Odoo then takes the tax out of the channel's prices and the totals agree to the cent.",
+    )
     team_id = fields.Many2one("crm.team", string="Sales Team", check_company=True)
     user_id = fields.Many2one(
         "res.users",

@@ -89,7 +89,7 @@ class OmsDemo(models.AbstractModel):
                     "discount": rnd.choice([0, 0, 0, 10]),
                 }
             )
-        return {
+        payload = {
             "external_id": external_id,
             "placed_at": placed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "currency": currency,
@@ -114,6 +114,15 @@ class OmsDemo(models.AbstractModel):
             "note": rnd.choice(NOTES),
             "gift_message": rnd.choice(GIFTS),
         }
+        if currency == "EUR":
+            # The EU shop's prices include VAT: the customer pays exactly the prices shown, as the channel says.
+            payload["taxes_included"] = True
+            payload["total"] = round(
+                sum(line["quantity"] * line["unit_price"] * (1 - line["discount"] / 100) for line in lines)
+                + payload["shipping"]["price"],
+                2,
+            )
+        return payload
 
     @api.model
     def _generate_orders(self):

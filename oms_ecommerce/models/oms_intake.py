@@ -483,6 +483,7 @@ class OmsIntake(models.Model):
                     order = SaleOrder.with_context(
                         mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
                     ).create(vals)
+                    order._oms_apply_channel_prices(bool(data.get("taxes_included")))
             except IntakeMappingError as exc:
                 intake._set_error(exc.code, exc.message)
                 continue
@@ -512,6 +513,8 @@ class OmsIntake(models.Model):
                 )
                 continue
             intake._set_done(order, data)
+            if order.state != "cancel":
+                order._oms_check_channel_total(data.get("total"))
             created |= order
         created = created.filtered(lambda o: o.state == "draft")
         try:
@@ -620,6 +623,7 @@ class OmsIntake(models.Model):
             "oms_payment_method": payment.get("method") or False,
             "oms_payment_reference": payment.get("reference") or False,
             "oms_payment_amount": payment.get("amount") or 0.0,
+            "oms_channel_total": data.get("total") or 0.0,
             # Paid on the channel already: no online signature or payment asked on the portal.
             "require_signature": False,
             "require_payment": False,
@@ -627,6 +631,8 @@ class OmsIntake(models.Model):
         }
         if pricelist is not None:
             vals["pricelist_id"] = pricelist.id
+        if channel.fiscal_position_id:
+            vals["fiscal_position_id"] = channel.fiscal_position_id.id
         if channel.warehouse_id:
             vals["warehouse_id"] = channel.warehouse_id.id
         if channel.team_id:

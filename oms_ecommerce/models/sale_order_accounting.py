@@ -57,7 +57,7 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _oms_invoice_due_domain(self):
-        """Channel orders their channel's policy says to invoice now.
+        """Channel orders their channel's policy says to invoice now, unless on hold.
 
         A returned order that has its invoice is not invoiced again: its credit note (for the returned
         quantities) lowers the invoiced quantity, which would otherwise make it "to invoice" once more."""
@@ -72,6 +72,8 @@ class SaleOrder(models.Model):
                     ("state", "=", "sale"),
                     ("invoice_status", "=", "to invoice"),
                     ("oms_accounting_error", "=", False),
+                    # On hold (a total that differs from the channel's...): not invoiced until released.
+                    ("oms_hold", "=", False),
                 ],
                 ~(Domain("oms_step", "=", "returned") & invoiced),
                 Domain.OR(

@@ -14,6 +14,7 @@ from . import (
     test_security,
     test_sla,
     test_steps,
+    test_taxes,
     test_ticket_portal,
     test_ticket_sla,
     test_tickets,
