@@ -1,13 +1,20 @@
 import copy
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
 
 
+def placed_days_ago(days=14):
+    """A placed time ``days`` before today at 10:15 UTC: never a date the calendar can overtake."""
+    return (fields.Datetime.now() - timedelta(days=days)).replace(hour=10, minute=15, second=0, microsecond=0)
+
+
 def order_payload(external_id="1001", **overrides):
-    """An order object exactly as API.md shows it."""
+    """An order object exactly as API.md shows it, placed two weeks ago."""
     payload = {
         "external_id": external_id,
-        "placed_at": "2026-11-20T10:15:00Z",
+        "placed_at": placed_days_ago().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "currency": "USD",
         "customer": {"email": "ann@example.com", "name": "Ann Lee", "phone": "+1 555 0100"},
         "shipping_address": {

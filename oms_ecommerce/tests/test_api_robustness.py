@@ -30,7 +30,7 @@ def random_bodies(count=25, seed=20261203):
         order.replace('"rb-1"', '"rb-\\u0000"').encode(),
         order.replace('"rb-1"', '"rb-\\ud800"').encode(),
         order.replace('"Ann Lee"', '"\\udfff"', 1).replace('"rb-1"', '"rb-2"').encode(),
-        order.replace('"2026-11-20T10:15:00Z"', '"0001-01-01T00:00:00+01:00"').replace('"rb-1"', '"rb-3"').encode(),
+        json.dumps(order_payload("rb-3", placed_at="0001-01-01T00:00:00+01:00")).encode(),
         b"[" * 1000 + b"]" * 1000,
         b'{"a":' * 1000 + b"1" + b"}" * 1000,
         order.replace('"quantity": 2', '"quantity": NaN').replace('"rb-1"', '"rb-4"').encode(),

@@ -1,5 +1,4 @@
 import json
-from datetime import datetime
 from unittest.mock import patch
 
 import psycopg2.errors
@@ -7,7 +6,7 @@ import psycopg2.errors
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import OmsCommon, order_payload
+from .common import OmsCommon, order_payload, placed_days_ago
 
 
 @tagged("post_install", "-at_install")
@@ -38,8 +37,8 @@ class TestIntake(OmsCommon):
                     "carrier_id": self.carrier.id,
                     "warehouse_id": self.warehouse.id,
                     "client_order_ref": "1001",
-                    "date_order": datetime(2026, 11, 20, 10, 15),
-                    "oms_placed_at": datetime(2026, 11, 20, 10, 15),
+                    "date_order": placed_days_ago(),
+                    "oms_placed_at": placed_days_ago(),
                 }
             ],
         )
