@@ -73,51 +73,47 @@ class StockPickingManifest(models.Model):
         ]
         return list(zip(titles, KINDS, strict=True))
 
-    def _oms_manifest_rows(self):
-        """One row per parcel (COLUMNS), deliveries in order; the COD amount on the parcel that collects it."""
+    def _oms_manifest_rows(self, parcels=None):
+        """One row per parcel (columns above) from the deliveries' parcel rows (``_oms_parcel_rows``), the COD
+        amount on the parcel that collects it; a tracking number beyond the parcels has a row without parcel."""
+        parcels = self._oms_parcel_rows() if parcels is None else parcels
         rows = []
-        for picking in self:
-            order = picking.sale_id
+        for parcel in parcels:
+            picking, order = parcel["picking"], parcel["order"]
             partner = picking.partner_id
-            parcels = picking._oms_parcels()
-            cod = order.oms_payment_status == "cod" and not picking.backorder_id
-            numbers = (picking.carrier_tracking_ref or "").split(",") if len(parcels) <= 1 else []
-            for index, package in enumerate(parcels or [None], start=1):
-                own = package and package.oms_picking_id == picking
-                tracking = (package.oms_tracking_ref if own else "") or (numbers[0].strip() if numbers else "")
-                rows.append(
-                    [
-                        picking.name,
-                        order.name or picking.origin or "",
-                        order.oms_external_id or "",
-                        partner.name or "",
-                        ", ".join(filter(None, [partner.zip, partner.city, partner.country_id.code])),
-                        f"{index}/{len(parcels) or 1}",
-                        tracking or "",
-                        package.shipping_weight if package else picking.shipping_weight or picking.weight,
-                        order._oms_cod_amount() if cod and index == 1 else 0.0,
-                        order.currency_id.name if cod else "",
-                    ]
-                )
+            rows.append(
+                [
+                    picking.name,
+                    order.name or picking.origin or "",
+                    order.oms_external_id or "",
+                    partner.name or "",
+                    ", ".join(filter(None, [partner.zip, partner.city, partner.country_id.code])),
+                    "" if parcel["extra"] else f"{parcel['n']}/{parcel['m']}",
+                    parcel["tracking"],
+                    parcel["weight"],
+                    parcel["cod_amount"],
+                    order.currency_id.name if parcel["cod"] else "",
+                ]
+            )
         return rows
 
-    def _oms_manifest_totals(self, rows=None):
-        rows = self._oms_manifest_rows() if rows is None else rows
+    def _oms_manifest_totals(self, parcels=None):
+        parcels = self._oms_parcel_rows() if parcels is None else parcels
         return {
             "deliveries": len(self),
-            "parcels": len(rows),
-            "weight": sum(row[7] for row in rows),
-            "cod": sum(row[8] for row in rows),
+            "parcels": len([parcel for parcel in parcels if not parcel["extra"]]),
+            "weight": sum(parcel["weight"] for parcel in parcels),
+            "cod": sum(parcel["cod_amount"] for parcel in parcels),
         }
 
     def _oms_xlsx(self, title):
         """The manifest columns of these deliveries as an XLSX workbook (bytes), totals in the last row."""
-        rows = self._oms_manifest_rows()
-        totals = self._oms_manifest_totals(rows)
+        parcels = self._oms_parcel_rows()
+        totals = self._oms_manifest_totals(parcels)
         return xlsx_workbook(
             title,
             self._oms_manifest_columns(),
-            rows,
+            self._oms_manifest_rows(parcels),
             totals={5: totals["parcels"], 7: totals["weight"], 8: totals["cod"]},
             total_label=self.env._("Total"),
         )

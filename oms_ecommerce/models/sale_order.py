@@ -537,18 +537,19 @@ class SaleOrder(models.Model):
         return True
 
     def _oms_tracking(self):
-        """[{carrier, number, url}] of the order's shipments: one entry per parcel number."""
+        """[{carrier, number, url}] of the order's shipments: one entry per tracking number, in parcel order
+        (the deliveries' parcel rows, as on their labels and manifests)."""
         self.ensure_one()
-        result = []
-        for picking in self.picking_ids.filtered(
-            lambda p: p.picking_type_code == "outgoing" and p.carrier_tracking_ref
-        ):
-            carrier = picking.carrier_id
-            for number in picking.carrier_tracking_ref.split(","):
-                number = number.strip()
-                url = carrier._oms_tracking_url(number, picking) if carrier and number else False
-                result.append({"carrier": carrier.name or "", "number": number, "url": url or None})
-        return result
+        deliveries = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
+        return [
+            {
+                "carrier": row["picking"].carrier_id.name or "",
+                "number": row["tracking"],
+                "url": row["tracking_url"] or None,
+            }
+            for row in deliveries._oms_parcel_rows()
+            if row["tracking"]
+        ]
 
     def _oms_api_status(self):
         self.ensure_one()

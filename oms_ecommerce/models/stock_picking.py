@@ -44,17 +44,17 @@ class StockPicking(models.Model):
         for picking in self:
             picking.oms_parcel_count = len(picking._oms_parcels())
 
-    @api.depends("carrier_id", "carrier_tracking_ref", "oms_package_ids.oms_tracking_ref")
+    @api.depends(
+        "carrier_id", "carrier_tracking_ref", "move_line_ids.result_package_id", "oms_package_ids.oms_tracking_ref"
+    )
     def _compute_carrier_tracking_url(self):
-        """Several parcels with their own numbers: Odoo's multi-tracking form ([[number, url], …])."""
+        """Several parcel numbers: Odoo's multi-tracking form ([[number, url], …]), one link per parcel."""
         res = super()._compute_carrier_tracking_url()
-        for picking in self:
-            tracked = picking._oms_parcels().filtered(lambda p, picking=picking: p.oms_picking_id == picking)
-            tracked = tracked.filtered("oms_tracking_ref")
-            if len(tracked) > 1 and picking.carrier_id:
-                links = [[p.oms_tracking_ref, p.oms_tracking_url] for p in tracked if p.oms_tracking_url]
-                if links:
-                    picking.carrier_tracking_url = json.dumps(links)
+        for picking in self.filtered("carrier_id"):
+            numbers = [row for row in picking._oms_parcel_rows() if row["tracking"]]
+            links = [[row["tracking"], row["tracking_url"]] for row in numbers if row["tracking_url"]]
+            if len(numbers) > 1 and links:
+                picking.carrier_tracking_url = json.dumps(links)
         return res
 
     # ------------------------------------------------------------------ steps
@@ -100,6 +100,71 @@ class StockPicking(models.Model):
         """The packages the delivery's items are in (packing screen or Odoo's Put in Pack), in packing order."""
         self.ensure_one()
         return self.move_line_ids.filtered("quantity").result_package_id.sorted("id")
+
+    def _oms_parcel_rows(self):
+        """The parcels of these deliveries as every document shows them: the one place that decides.
+
+        Labels (PDF and ZPL), packing slips, manifests (PDF and XLSX), the API status, the customer's
+        emails and the portal all read these rows, so that they agree. One dict per parcel, deliveries
+        in order and parcels in packing order (a delivery without packages is one parcel), then one per
+        tracking number beyond the parcels (``extra``: listed, never dropped):
+
+        - ``picking``, ``order``, ``package`` (empty without packages), ``n`` of ``m`` (``n`` 0 when extra);
+        - ``weight``: the parcel's measured weight (without packages: the delivery's);
+        - ``tracking``, ``tracking_url`` ("" when none), ``own`` (the parcel's own number): a parcel packed
+          for this delivery keeps its own number; the others take, in order, the numbers of the delivery's
+          tracking reference ("a,b", Odoo's convention) that no parcel owns;
+        - ``cod`` (this parcel collects the cash on delivery), ``cod_amount`` (what it collects, else 0.0),
+          ``cod_picking`` (the delivery whose parcel 1 collects; empty when the order is not COD): the
+          courier collects ``order._oms_cod_amount()`` once, with parcel 1 of the order's first shipment,
+          not with its backorders.
+        """
+        rows = []
+        for picking in self:
+            order = picking.sale_id
+            carrier = picking.carrier_id
+            parcels = picking._oms_parcels()
+            # A number of an earlier use of a package is not this delivery's.
+            own = {p: p.oms_tracking_ref for p in parcels if p.oms_picking_id == picking and p.oms_tracking_ref}
+            listed = dict.fromkeys(n.strip() for n in (picking.carrier_tracking_ref or "").split(",") if n.strip())
+            free = [number for number in listed if number not in own.values()]
+            cod_picking = self.browse()
+            if order.oms_payment_status == "cod":
+                cod_picking = picking
+                while cod_picking.backorder_id:
+                    cod_picking = cod_picking.backorder_id
+            cod_amount = order._oms_cod_amount() if cod_picking else 0.0
+            count = len(parcels) or 1
+            slots = []  # (n, package, number)
+            for index, package in enumerate(parcels or [parcels], start=1):
+                slots.append((index, package, own.get(package) or (free.pop(0) if free else "")))
+            slots += [(0, parcels.browse(), number) for number in free]  # more numbers than parcels: listed too
+            for index, package, number in slots:
+                if not index:
+                    weight = 0.0
+                elif package:
+                    weight = package.shipping_weight
+                else:
+                    weight = picking.shipping_weight or picking.weight
+                collect = index == 1 and cod_picking == picking
+                rows.append(
+                    {
+                        "picking": picking,
+                        "order": order,
+                        "package": package,
+                        "n": index,
+                        "m": count,
+                        "extra": not index,
+                        "weight": weight,
+                        "tracking": number,
+                        "tracking_url": (carrier._oms_tracking_url(number, picking) if carrier else False) or "",
+                        "own": package in own,
+                        "cod": collect,
+                        "cod_amount": cod_amount if collect else 0.0,
+                        "cod_picking": cod_picking,
+                    }
+                )
+        return rows
 
     def _oms_weight_tolerance(self):
         self.ensure_one()
@@ -288,9 +353,7 @@ class StockPicking(models.Model):
     def _oms_sync_tracking(self):
         """The delivery's tracking reference lists its parcels' numbers (Odoo's "a,b,c" convention)."""
         for picking in self:
-            numbers = [
-                p.oms_tracking_ref for p in picking._oms_parcels() if p.oms_picking_id == picking and p.oms_tracking_ref
-            ]
+            numbers = [row["tracking"] for row in picking._oms_parcel_rows() if row["own"]]
             value = ",".join(numbers)
             if numbers and picking.carrier_tracking_ref != value:
                 picking.carrier_tracking_ref = value
@@ -359,85 +422,67 @@ class StockPicking(models.Model):
         uom = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
         report = self.env["ir.actions.report"]
         labels = []
-        for picking in self:
-            order = picking.sale_id
+        for row in self._oms_parcel_rows():
+            if row["extra"]:
+                continue  # a number without a parcel gets no label
+            picking, order = row["picking"], row["order"]
             partner = picking.partner_id
             carrier = picking.carrier_id
             warehouse_partner = picking.picking_type_id.warehouse_id.partner_id or picking.company_id.partner_id
-            parcels = picking._oms_parcels()
-            cod = order.oms_payment_status == "cod"
-            # The courier collects once: with parcel 1 of the order's first shipment (not its backorders).
-            first_shipment = picking
-            while first_shipment.backorder_id:
-                first_shipment = first_shipment.backorder_id
-            cod_amount = order._oms_cod_amount()
             cod_words = ""
-            if cod:
+            if row["cod"]:
                 lang = partner.lang or order.partner_id.lang or self.env.lang or "en_US"
-                cod_words = order.currency_id.with_context(lang=lang).amount_to_text(cod_amount)
-            single_ref = (
-                picking.carrier_tracking_ref
-                if len(parcels) == 1 and "," not in (picking.carrier_tracking_ref or "")
-                else False
-            )
-            for index, package in enumerate(parcels, start=1):
-                own = package.oms_picking_id == picking  # not a number of an earlier use of the package
-                tracking = (package.oms_tracking_ref if own else False) or single_ref or ""
-                collect = cod and index == 1 and first_shipment == picking
-                url = (package.oms_tracking_url if own else False) or (
-                    carrier._oms_tracking_url(tracking, picking) if carrier and tracking else False
+                cod_words = order.currency_id.with_context(lang=lang).amount_to_text(row["cod_amount"])
+            tracking, url = row["tracking"], row["tracking_url"]
+            label = {
+                "picking": picking,
+                "package": row["package"],
+                "order": order,
+                "n": row["n"],
+                "m": row["m"],
+                "weight": row["weight"],
+                "uom": uom,
+                "ship_to": partner,
+                "ship_to_name": partner.name or partner.commercial_partner_id.name or "",
+                "ship_to_lines": [
+                    line for line in (partner._display_address(without_company=True) or "").split("\n") if line.strip()
+                ],
+                "phone": partner.phone or order.partner_id.phone or "",
+                "return_name": warehouse_partner.name or "",
+                "return_lines": [
+                    line
+                    for line in (warehouse_partner._display_address(without_company=True) or "").split("\n")
+                    if line.strip()
+                ],
+                "carrier": carrier.name or "",
+                "service": order.oms_shipping_method or carrier.product_id.name or "",
+                "reference": order.name or picking.origin or picking.name,
+                "external_id": order.oms_external_id or "",
+                "tracking": tracking,
+                "tracking_url": url,
+                "gift": bool(order.oms_gift_message),
+                "cod": row["cod"],
+                "cod_elsewhere": _(
+                    "Cash on delivery: collected with parcel 1 of %(picking)s", picking=row["cod_picking"].name
                 )
-                label = {
-                    "picking": picking,
-                    "package": package,
-                    "order": order,
-                    "n": index,
-                    "m": len(parcels),
-                    "weight": package.shipping_weight,
-                    "uom": uom,
-                    "ship_to": partner,
-                    "ship_to_name": partner.name or partner.commercial_partner_id.name or "",
-                    "ship_to_lines": [
-                        line
-                        for line in (partner._display_address(without_company=True) or "").split("\n")
-                        if line.strip()
-                    ],
-                    "phone": partner.phone or order.partner_id.phone or "",
-                    "return_name": warehouse_partner.name or "",
-                    "return_lines": [
-                        line
-                        for line in (warehouse_partner._display_address(without_company=True) or "").split("\n")
-                        if line.strip()
-                    ],
-                    "carrier": carrier.name or "",
-                    "service": order.oms_shipping_method or carrier.product_id.name or "",
-                    "reference": order.name or picking.origin or picking.name,
-                    "external_id": order.oms_external_id or "",
-                    "tracking": tracking,
-                    "tracking_url": url or "",
-                    "gift": bool(order.oms_gift_message),
-                    "cod": collect,
-                    "cod_elsewhere": _(
-                        "Cash on delivery: collected with parcel 1 of %(picking)s", picking=first_shipment.name
-                    )
-                    if cod and not collect
-                    else "",
-                    "cod_amount": cod_amount,
-                    "cod_currency": order.currency_id,
-                    "cod_words": cod_words,
-                    "reprint": bool(picking.oms_label_printed_at),
-                }
-                if images:
-                    label["barcode_src"] = (
-                        "data:image/png;base64,"
-                        + base64.b64encode(
-                            report.barcode("Code128", tracking, width=800, height=160, humanreadable=0, quiet=0)
-                        ).decode()
-                        if tracking and tracking.isascii()
-                        else False
-                    )
-                    label["qr_src"] = qr_data_uri(url) if url else False
-                labels.append(label)
+                if row["cod_picking"] and not row["cod"]
+                else "",
+                "cod_amount": row["cod_amount"],
+                "cod_currency": order.currency_id,
+                "cod_words": cod_words,
+                "reprint": bool(picking.oms_label_printed_at),
+            }
+            if images:
+                label["barcode_src"] = (
+                    "data:image/png;base64,"
+                    + base64.b64encode(
+                        report.barcode("Code128", tracking, width=800, height=160, humanreadable=0, quiet=0)
+                    ).decode()
+                    if tracking and tracking.isascii()
+                    else False
+                )
+                label["qr_src"] = qr_data_uri(url) if url else False
+            labels.append(label)
         return labels
 
     def _oms_slip_lines(self):

@@ -10,8 +10,12 @@ class ReportManifest(models.AbstractModel):
         manifests = self.env["oms.manifest"].browse(docids)
         tables = {}
         for manifest in manifests:
-            rows = manifest.picking_ids._oms_manifest_rows()
-            tables[manifest.id] = {"rows": rows, "totals": manifest.picking_ids._oms_manifest_totals(rows)}
+            pickings = manifest.picking_ids
+            parcels = pickings._oms_parcel_rows()
+            tables[manifest.id] = {
+                "rows": pickings._oms_manifest_rows(parcels),
+                "totals": pickings._oms_manifest_totals(parcels),
+            }
         return {
             "doc_ids": docids,
             "doc_model": "oms.manifest",

@@ -10,6 +10,7 @@ from . import (
     test_labels,
     test_notifications,
     test_packing,
+    test_parcels,
     test_portal,
     test_security,
     test_sla,
