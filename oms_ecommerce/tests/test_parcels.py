@@ -10,8 +10,8 @@ from odoo import Command
 from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import config
 
+from ..tools.signing import signed_headers
 from .common import OmsPackingCommon
-from .test_api import sign
 
 COD = {"status": "cod", "method": "cod", "amount": 0, "reference": ""}
 
@@ -70,7 +70,7 @@ class TestParcelDocuments(HttpCase, OmsPackingCommon):
         attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
         sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(attachment.datas))).active
         path = f"/oms/v1/{order.oms_channel_id.code}/orders/{order.oms_external_id}"
-        response = self.url_open(path, headers={"X-OMS-Signature": sign(order.oms_channel_id.secret, path.encode())})
+        response = self.url_open(path, headers=signed_headers(order.oms_channel_id.sudo().secret, "GET", path))
         self.assertEqual(response.status_code, 200, response.text)
         self.env["oms.order.step"]._cron_oms_notify_pending()
         mail = self.env["mail.mail"].search(
