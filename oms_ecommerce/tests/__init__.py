@@ -10,6 +10,7 @@ from . import (
     test_notifications,
     test_packing,
     test_portal,
+    test_rights,
     test_security,
     test_sla,
     test_steps,
