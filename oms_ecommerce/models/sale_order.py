@@ -268,6 +268,18 @@ class SaleOrder(models.Model):
             )
         return super().write(vals)
 
+    def _oms_lock(self):
+        """Lock the rows of ``self`` until the end of the transaction. A concurrent transaction that changed
+        one of them meanwhile makes this one fail with a serialization error, and Odoo retries the whole
+        request: the repeat then sees what the first one did, as a sequential repeat would."""
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM sale_order WHERE id IN %s ORDER BY id FOR NO KEY UPDATE",
+                    tuple(self.ids),
+                )
+            )
+
     def _action_confirm(self):
         # Recorded first: launching the stock rules may reserve the delivery at once (processing).
         self._oms_record_step("confirmed")
@@ -287,10 +299,12 @@ class SaleOrder(models.Model):
     def _oms_record_step(self, step, at=None):
         """Record that the channel orders of ``self`` reached ``step`` (once per order and step).
 
-        Steps are the system's: written with sudo once the caller did its checks."""
+        Steps are the system's: written with sudo once the caller did its checks. The orders are locked
+        first, so that two transactions recording the same step do not both insert it."""
         orders = self.filtered("oms_channel_id")
         if not orders:
             return
+        orders._oms_lock()
         Step = self.env["oms.order.step"].sudo()
         reached = set(Step.search([("order_id", "in", orders.ids), ("step", "=", step)]).mapped("order_id").ids)
         Step.create(
@@ -504,6 +518,7 @@ class SaleOrder(models.Model):
         :raises UserError: the order has not shipped, or ``at`` is before it shipped or in the future
         """
         self.check_access("write")
+        self._oms_lock()  # a concurrent repeat waits here, then answers as a sequential one
         for order in self:
             if order.oms_step not in ("shipped", "delivered"):
                 raise UserError(_("Order %(order)s has not shipped yet, so it cannot be delivered.", order=order.name))
@@ -563,6 +578,7 @@ class SaleOrder(models.Model):
 
     def _oms_cancel_from_channel(self):
         """Cancel at the channel's request; refused once a delivery has left the warehouse."""
+        self._oms_lock()  # a concurrent repeat waits here, then answers as a sequential one
         for order in self:
             if order._oms_is_shipped():
                 raise UserError(
