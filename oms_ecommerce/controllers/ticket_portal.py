@@ -13,6 +13,16 @@ from ..models.oms_ticket import TICKET_CATEGORIES
 TICKETS_PER_PAGE = 20
 
 
+def _parse_id(value):
+    """A record id from a query or form value: ASCII digits only, within PostgreSQL's integer, else None
+    ("²".isdigit() is true, and int() of 4,400 digits raises)."""
+    value = str(value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= 2**31 - 1 else None
+
+
 class OmsTicketPortal(CustomerPortal):
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
@@ -61,7 +71,7 @@ class OmsTicketPortal(CustomerPortal):
 
     @http.route("/my/tickets/new", type="http", auth="user", website=True, methods=["GET"])
     def portal_new_ticket(self, order_id=None, **kw):
-        values = {"order_id": int(order_id) if order_id and str(order_id).isdigit() else None}
+        values = {"order_id": _parse_id(order_id)}
         if values["order_id"]:
             values["category"] = "where"
         return self._oms_render_new_ticket(values)
@@ -86,7 +96,7 @@ class OmsTicketPortal(CustomerPortal):
             "subject": (subject or "").strip(),
             "message": (message or "").strip(),
             "category": category,
-            "order_id": int(order_id) if str(order_id or "").isdigit() else None,
+            "order_id": _parse_id(order_id),
         }
         if not values["subject"] or not values["message"]:
             return self._oms_render_new_ticket(values, error=request.env._("Please give a subject and your message."))

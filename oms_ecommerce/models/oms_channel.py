@@ -234,6 +234,14 @@ class OmsChannel(models.Model):
                     _("The currency of channel %(channel)s must be its pricelist's currency.", channel=channel.name)
                 )
 
+    def _has_field_access(self, field, operation):
+        """The secret is write-only: a manager sets or regenerates it, nobody reads it back (not through
+        the UI, not through RPC, not an administrator); the signature check reads it as the system, and
+        the secret wizard shows a new one once."""
+        if field.name == "secret" and not self.env.su:
+            return operation != "read" and super()._has_field_access(field, operation)
+        return super()._has_field_access(field, operation)
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:

@@ -3,13 +3,15 @@ import json
 import logging
 import math
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from hashlib import sha256
 
 import psycopg2.errors
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import email_normalize, float_compare, float_is_zero, float_round
 
 _logger = logging.getLogger(__name__)
@@ -31,6 +33,31 @@ CONCURRENCY_ERRORS = (
     psycopg2.errors.DeadlockDetected,
     psycopg2.errors.LockNotAvailable,
 )
+
+
+# What the processing of an intake decides: written by it (or its actions), never by a user's write.
+PROCESSING_FIELDS = frozenset(
+    {
+        "channel_id",
+        "source",
+        "received_at",
+        "state",
+        "external_id",
+        "order_id",
+        "order_ref",
+        "error_code",
+        "error_field",
+        "error_message",
+        "processed_at",
+        "attempt_count",
+        "payload_raw",
+        "payload_undecodable",
+    }
+)
+
+
+# Set while intakes are processed (by Python code only, out of reach of an RPC's context).
+_PROCESSING = ContextVar("oms_intake_processing", default=False)
 
 
 class IntakeInvalid(Exception):
@@ -331,7 +358,32 @@ class OmsIntake(models.Model):
         for intake in self:
             intake.display_name = f"{intake.channel_id.code or ''}/{intake.external_id or _('?')}"
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and not _PROCESSING.get():
+            for vals in vals_list:
+                decided = (PROCESSING_FIELDS - {"channel_id", "source", "received_at", "external_id"}).intersection(
+                    vals
+                )
+                if decided:
+                    raise AccessError(
+                        _(
+                            "%(fields)s of an intake are decided when it is processed, not given when it is created.",
+                            fields=", ".join(self._fields[name].string for name in sorted(decided)),
+                        )
+                    )
+        return super().create(vals_list)
+
     def write(self, vals):
+        guarded = PROCESSING_FIELDS.intersection(vals)
+        if guarded and not self.env.su and not _PROCESSING.get():
+            raise AccessError(
+                _(
+                    "%(fields)s of an intake change only when it is processed: correct the payload of an intake "
+                    "in error, then retry it.",
+                    fields=", ".join(self._fields[name].string for name in sorted(guarded)),
+                )
+            )
         if "payload" in vals:
             if any(intake.state not in ("error", "pending") for intake in self):
                 raise UserError(_("Only the payload of an intake in error can be corrected."))
@@ -339,7 +391,7 @@ class OmsIntake(models.Model):
                 raise UserError(_("The payload %(problem)s: remove it.", problem=text_problem(vals["payload"])))
             if "payload_undecodable" not in vals and any(self.mapped("payload_undecodable")):
                 # The desk typed a corrected body: it is text now; the bytes first received stay in Raw Body.
-                vals = dict(vals, payload_undecodable=False)
+                self.sudo().payload_undecodable = False
         return super().write(vals)
 
     # ------------------------------------------------------------------
@@ -353,12 +405,13 @@ class OmsIntake(models.Model):
         :param payloads: raw payloads (bytes or str as received, or already parsed objects)
         """
         now = fields.Datetime.now()
-        return self.create(
-            [
-                {"channel_id": channel.id, "source": source, "received_at": now, **self._payload_values(raw)}
-                for raw in payloads
-            ]
-        )
+        with self._oms_processing():
+            return self.create(
+                [
+                    {"channel_id": channel.id, "source": source, "received_at": now, **self._payload_values(raw)}
+                    for raw in payloads
+                ]
+            )
 
     @api.model
     def _payload_values(self, raw):
@@ -394,7 +447,8 @@ class OmsIntake(models.Model):
         :return: list of (http_status, body dict) as API.md answers, in the order of ``payloads``
         """
         intakes = self._store(channel, payloads, source=source)
-        concurrent = intakes._process()
+        with intakes._oms_processing():
+            concurrent = intakes._process()
         return [intake._api_result(concurrent) for intake in intakes]
 
     def action_retry(self):
@@ -402,7 +456,8 @@ class OmsIntake(models.Model):
         to_retry = self.filtered(lambda i: i.state in ("error", "pending"))
         if not to_retry:
             raise UserError(_("Only intake records in error or pending can be retried."))
-        to_retry._process()
+        with to_retry._oms_processing():
+            to_retry._process()
         done = to_retry.filtered(lambda i: i.state in ("done", "duplicate"))
         if len(self) == 1:
             return True
@@ -420,6 +475,16 @@ class OmsIntake(models.Model):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    @contextmanager
+    def _oms_processing(self):
+        """While intakes are processed, the processing writes their state, order and errors (a user's
+        write cannot)."""
+        token = _PROCESSING.set(True)
+        try:
+            yield
+        finally:
+            _PROCESSING.reset(token)
 
     def action_open_order(self):
         self.ensure_one()
@@ -764,7 +829,7 @@ class OmsIntake(models.Model):
 
     def _set_error(self, code, message, field=None):
         self.ensure_one()
-        self.write(
+        self.sudo().write(
             {
                 "state": "error",
                 "error_code": code,

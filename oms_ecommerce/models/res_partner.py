@@ -66,19 +66,25 @@ class ResPartner(models.Model):
     def _oms_customer_contacts(self, data, countries, lang=False, company=None):
         """Customer, invoice contact and delivery contact of a payload.
 
-        The customer is found by email (or created with the billing address, else the shipping
-        one); the shipping address becomes a delivery contact under it and the billing address an
-        invoice contact, each reused when the same address was seen before.
+        The customer is found by email in the company (or created with the billing address, else the
+        shipping one: once, even when orders of a new email arrive at the same moment); the shipping
+        address becomes a delivery contact under it and the billing address an invoice contact, each
+        reused when the same address was seen before.
         """
         customer_data = data["customer"]
         email = email_normalize(customer_data["email"])
         shipping = self._oms_address_values(data["shipping_address"], countries)
         billing = self._oms_address_values(data["billing_address"], countries) if data.get("billing_address") else None
-        domain = [("email_normalized", "=", email), ("parent_id", "=", False)]
-        if company:
-            domain.append(("company_id", "in", (False, company.id)))
+        company = company or self.env.company
+        domain = [
+            ("email_normalized", "=", email),
+            ("parent_id", "=", False),
+            ("company_id", "in", (False, company.id)),
+        ]
         customer = self.search(domain, order="id", limit=1)
         if not customer:
+            # Not search-then-create alone: concurrent first orders of one email would make one customer each.
+            self.env["oms.customer.claim"].sudo()._claim(company, email)
             vals = dict(billing or shipping)
             vals.update(
                 {

@@ -5,7 +5,7 @@ from email.utils import formataddr
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .oms_order_step import STEPS
@@ -14,6 +14,9 @@ from .oms_order_step import STEPS
 STEP_ORDER_PART = re.compile(r"\s*oms_step(?:\s+(?P<direction>asc|desc))?(?:\s+nulls\s+(?:first|last))?\s*", re.I)
 FOLDED_STEPS = ("delivered", "cancelled", "returned")
 
+# Fields of the order desk: a customer reads their order on the portal, or through RPC, without them.
+INTERNAL = "base.group_user"
+
 # A delivery time may be this many seconds in the future (the carrier's clock is not ours).
 DELIVERY_CLOCK_SKEW = 300
 
@@ -21,6 +24,27 @@ DELIVERY_CLOCK_SKEW = 300
 class OmsDeliveredAtError(UserError):
     """A delivery time that cannot be true: before the order shipped, or in the future."""
 
+
+# Written by the system only (the intake, the step hooks, the crons, the actions after their checks):
+# a user's write, through the UI or RPC, would skip the checks or rewrite the order's history.
+SYSTEM_FIELDS = frozenset(
+    {
+        "oms_channel_id",
+        "oms_external_id",
+        "oms_intake_id",
+        "oms_placed_at",
+        "oms_step_ids",
+        "oms_hold",
+        "oms_hold_reason",
+        "oms_ship_by",
+        "oms_delayed",
+        "oms_ship_outcome",
+        "oms_confirm_by",
+        "oms_confirm_overdue",
+        "oms_delivered_at",
+        "oms_channel_total",
+    }
+)
 
 # Above this many orders, a bulk action leaves the composing of the customer emails to the cron.
 BACKGROUND_NOTIFY_THRESHOLD = 20
@@ -40,7 +64,7 @@ class SaleOrder(models.Model):
     oms_external_id = fields.Char(
         string="Channel Order ID", readonly=True, copy=False, help="The order's id in the channel."
     )
-    oms_intake_id = fields.Many2one("oms.intake", string="Intake", readonly=True, copy=False)
+    oms_intake_id = fields.Many2one("oms.intake", string="Intake", readonly=True, copy=False, groups=INTERNAL)
     oms_placed_at = fields.Datetime(string="Placed At", readonly=True, copy=False)
     oms_step = fields.Selection(
         STEPS,
@@ -57,15 +81,20 @@ class SaleOrder(models.Model):
         string="Hold Reason",
         copy=False,
         readonly=True,
+        groups=INTERNAL,
         help="Internal: the customer only sees that the order is on hold.",
     )
     oms_ship_by = fields.Datetime(string="Ship By", copy=False, readonly=True, index=True)
-    oms_delayed = fields.Boolean(string="Late", copy=False, readonly=True, index=True)
+    oms_delayed = fields.Boolean(string="Late", copy=False, readonly=True, index=True, groups=INTERNAL)
     oms_ship_outcome = fields.Selection(
-        [("on_time", "Shipped on time"), ("late", "Shipped late")], string="Ship-by Outcome", copy=False, readonly=True
+        [("on_time", "Shipped on time"), ("late", "Shipped late")],
+        string="Ship-by Outcome",
+        copy=False,
+        readonly=True,
+        groups=INTERNAL,
     )
-    oms_confirm_by = fields.Datetime(string="Confirm By", copy=False, readonly=True)
-    oms_confirm_overdue = fields.Boolean(string="Confirmation Overdue", copy=False, readonly=True)
+    oms_confirm_by = fields.Datetime(string="Confirm By", copy=False, readonly=True, groups=INTERNAL)
+    oms_confirm_overdue = fields.Boolean(string="Confirmation Overdue", copy=False, readonly=True, groups=INTERNAL)
     oms_delivered_at = fields.Datetime(string="Delivered At", copy=False, readonly=True, tracking=True)
     oms_customer_note = fields.Text(string="Customer Note", copy=False)
     oms_gift_message = fields.Text(string="Gift Message", copy=False)
@@ -78,7 +107,7 @@ class SaleOrder(models.Model):
         copy=False,
     )
     oms_payment_method = fields.Char(string="Channel Payment Method", copy=False)
-    oms_payment_reference = fields.Char(string="Payment Reference", copy=False)
+    oms_payment_reference = fields.Char(string="Payment Reference", copy=False, groups=INTERNAL)
     oms_payment_amount = fields.Monetary(string="Amount Paid", copy=False)
     oms_channel_total = fields.Monetary(
         string="Channel Total",
@@ -215,7 +244,7 @@ class SaleOrder(models.Model):
         orders = super().create(vals_list)
         channel_orders = orders.filtered("oms_channel_id")
         if channel_orders:
-            self.env["oms.order.step"].create(
+            self.env["oms.order.step"].sudo().create(
                 [
                     {
                         "order_id": order.id,
@@ -227,13 +256,37 @@ class SaleOrder(models.Model):
             )
         return orders
 
+    def write(self, vals):
+        guarded = SYSTEM_FIELDS.intersection(vals)
+        if guarded and not self.env.su:
+            raise AccessError(
+                _(
+                    "%(fields)s of an order are kept by the order desk's actions, not written by hand: use the "
+                    "order's buttons (or the channel API).",
+                    fields=", ".join(self._fields[name].string for name in sorted(guarded)),
+                )
+            )
+        return super().write(vals)
+
+    def _oms_lock(self):
+        """Lock the rows of ``self`` until the end of the transaction. A concurrent transaction that changed
+        one of them meanwhile makes this one fail with a serialization error, and Odoo retries the whole
+        request: the repeat then sees what the first one did, as a sequential repeat would."""
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM sale_order WHERE id IN %s ORDER BY id FOR NO KEY UPDATE",
+                    tuple(self.ids),
+                )
+            )
+
     def _action_confirm(self):
         # Recorded first: launching the stock rules may reserve the delivery at once (processing).
         self._oms_record_step("confirmed")
         channel_orders = self.filtered("oms_channel_id")
         if channel_orders:
             channel_orders.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
-            channel_orders.filtered("oms_confirm_overdue").oms_confirm_overdue = False
+            channel_orders.filtered("oms_confirm_overdue").sudo().oms_confirm_overdue = False
         res = super()._action_confirm()
         self._oms_reach_steps()
         return res
@@ -244,17 +297,17 @@ class SaleOrder(models.Model):
         return res
 
     def _oms_record_step(self, step, at=None):
-        """Record that the channel orders of ``self`` reached ``step`` (once per order and step)."""
+        """Record that the channel orders of ``self`` reached ``step`` (once per order and step).
+
+        Steps are the system's: written with sudo once the caller did its checks. The orders are locked
+        first, so that two transactions recording the same step do not both insert it."""
         orders = self.filtered("oms_channel_id")
         if not orders:
             return
-        reached = set(
-            self.env["oms.order.step"]
-            .search([("order_id", "in", orders.ids), ("step", "=", step)])
-            .mapped("order_id")
-            .ids
-        )
-        self.env["oms.order.step"].create(
+        orders._oms_lock()
+        Step = self.env["oms.order.step"].sudo()
+        reached = set(Step.search([("order_id", "in", orders.ids), ("step", "=", step)]).mapped("order_id").ids)
+        Step.create(
             [
                 {"order_id": order.id, "step": step, "at": at or fields.Datetime.now()}
                 for order in orders
@@ -272,9 +325,9 @@ class SaleOrder(models.Model):
             start = order.oms_placed_at or fields.Datetime.now()
             calendar = order.company_id.resource_calendar_id
             hours = channel.confirm_within_hours
-            order.oms_confirm_by = (calendar.plan_hours(hours, start) if calendar else False) or start + timedelta(
-                hours=hours
-            )
+            order.sudo().oms_confirm_by = (
+                calendar.plan_hours(hours, start) if calendar else False
+            ) or start + timedelta(hours=hours)
 
     def _oms_confirm_automatically(self):
         """Whether the channel's policy confirms this order without a person."""
@@ -307,7 +360,7 @@ class SaleOrder(models.Model):
                 start = next_day.astimezone(pytz.utc).replace(tzinfo=None)
             hours = channel.handling_hours
             ship_by = calendar.plan_hours(hours, start) if calendar and hours else False
-            order.oms_ship_by = ship_by or start + timedelta(hours=hours)
+            order.sudo().oms_ship_by = ship_by or start + timedelta(hours=hours)
 
     @api.model
     def _cron_oms_detect_delays(self, limit=1000):
@@ -323,7 +376,7 @@ class SaleOrder(models.Model):
             ],
             limit=limit,
         )
-        late.oms_delayed = True
+        late.sudo().oms_delayed = True
         late._oms_reach_steps()  # "delayed": the customer is told once, if the channel says so
         for order in late:
             order.activity_schedule(
@@ -339,7 +392,7 @@ class SaleOrder(models.Model):
         now = fields.Datetime.now()
         for order in self.filtered(lambda o: o.oms_step == "shipped" and not o.oms_ship_outcome):
             late = order.oms_delayed or (order.oms_ship_by and now > order.oms_ship_by)
-            order.write({"oms_ship_outcome": "late" if late else "on_time", "oms_delayed": False})
+            order.sudo().write({"oms_ship_outcome": "late" if late else "on_time", "oms_delayed": False})
 
     def _oms_after_intake(self):
         """Apply the channel's confirmation policy to orders just received."""
@@ -410,7 +463,7 @@ class SaleOrder(models.Model):
             ],
             limit=limit,
         )
-        overdue.oms_confirm_overdue = True
+        overdue.sudo().oms_confirm_overdue = True
         for order in overdue:
             lead = order.oms_channel_id.team_id.user_id or order.team_id.user_id or order.oms_channel_id.user_id
             order.activity_schedule(
@@ -445,14 +498,14 @@ class SaleOrder(models.Model):
                 raise UserError(
                     _("Order %(order)s is %(step)s and cannot be put on hold.", order=order.name, step=order.oms_step)
                 )
-        self.write({"oms_hold": True, "oms_hold_reason": reason})
+        self.sudo().write({"oms_hold": True, "oms_hold_reason": reason})
         for order in self:
             order.message_post(body=_("Put on hold: %(reason)s", reason=reason), subtype_xmlid="mail.mt_note")
         self._oms_reach_steps()
 
     def action_oms_release(self):
         held = self.filtered("oms_hold")
-        held.write({"oms_hold": False, "oms_hold_reason": False})
+        held.sudo().write({"oms_hold": False, "oms_hold_reason": False})
         for order in held:
             order.message_post(body=_("Released from hold."), subtype_xmlid="mail.mt_note")
         held._oms_reach_steps()
@@ -464,6 +517,8 @@ class SaleOrder(models.Model):
         :param at: when it was delivered (naive UTC); now when not given
         :raises UserError: the order has not shipped, or ``at`` is before it shipped or in the future
         """
+        self.check_access("write")
+        self._oms_lock()  # a concurrent repeat waits here, then answers as a sequential one
         for order in self:
             if order.oms_step not in ("shipped", "delivered"):
                 raise UserError(_("Order %(order)s has not shipped yet, so it cannot be delivered.", order=order.name))
@@ -472,7 +527,7 @@ class SaleOrder(models.Model):
             problem = order._oms_delivered_at_problem(at)
             if problem:
                 raise OmsDeliveredAtError(problem)
-        todo.write({"oms_delivered_at": at or fields.Datetime.now()})
+        todo.sudo().write({"oms_delivered_at": at or fields.Datetime.now()})
         for order in todo:
             order._oms_record_step("delivered", at=order.oms_delivered_at)
         return True
@@ -523,6 +578,7 @@ class SaleOrder(models.Model):
 
     def _oms_cancel_from_channel(self):
         """Cancel at the channel's request; refused once a delivery has left the warehouse."""
+        self._oms_lock()  # a concurrent repeat waits here, then answers as a sequential one
         for order in self:
             if order._oms_is_shipped():
                 raise UserError(

@@ -29,19 +29,24 @@ class SaleOrder(models.Model):
         readonly=True,
         copy=False,
         index="btree_not_null",
+        groups="base.group_user",
         help="The payment registered for the amount the channel collected.",
     )
     oms_accounting_error = fields.Text(
         string="Accounting Error",
         readonly=True,
         copy=False,
+        groups="base.group_user",
         help="Why the accounting cron could not invoice, pay or refund this order; it is skipped until retried.",
     )
-    oms_payout_line_ids = fields.One2many("oms.payout.line", "order_id", string="Payout Lines", readonly=True)
+    oms_payout_line_ids = fields.One2many(
+        "oms.payout.line", "order_id", string="Payout Lines", readonly=True, groups="base.group_user"
+    )
     oms_paid_out = fields.Boolean(
         string="Paid Out",
         compute="_compute_oms_paid_out",
         store=True,
+        groups="base.group_user",
         help="A posted payout or COD remittance settled this order.",
     )
 

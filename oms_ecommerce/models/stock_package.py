@@ -25,12 +25,14 @@ class StockPackage(models.Model):
         digits="Stock Weight",
         copy=False,
         readonly=True,
+        groups="base.group_user",
         help="Products' weights times quantities, plus the empty weight of the package type, when it was packed.",
     )
     oms_weight_override = fields.Text(
         string="Weight Override",
         copy=False,
         readonly=True,
+        groups="base.group_user",
         help="Why a manager accepted a measured weight outside the tolerance.",
     )
 

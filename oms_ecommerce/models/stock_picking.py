@@ -16,6 +16,8 @@ PRINTED_FIELD = {
     "label_zpl": "oms_label_printed_at",
     "packing_slip": "oms_slip_printed_at",
 }
+# Written by the printing code only (after its access check), with the print log.
+PRINT_FIELDS = frozenset({"oms_label_printed_at", "oms_slip_printed_at", "oms_print_log_ids"})
 
 
 def qr_data_uri(value, box_size=4):
@@ -33,10 +35,17 @@ class StockPicking(models.Model):
     oms_external_id = fields.Char(related="sale_id.oms_external_id", string="Channel Reference")
     oms_package_ids = fields.One2many("stock.package", "oms_picking_id", string="Parcels", readonly=True)
     oms_parcel_count = fields.Integer(string="Parcel Count", compute="_compute_oms_parcel_count")
-    oms_label_printed_at = fields.Datetime(string="Label Printed", readonly=True, copy=False)
-    oms_slip_printed_at = fields.Datetime(string="Slip Printed", readonly=True, copy=False)
+    oms_label_printed_at = fields.Datetime(string="Label Printed", readonly=True, copy=False, groups="base.group_user")
+    oms_slip_printed_at = fields.Datetime(string="Slip Printed", readonly=True, copy=False, groups="base.group_user")
     oms_print_log_ids = fields.Many2many(
-        "oms.print.log", "oms_print_log_picking_rel", "picking_id", "log_id", string="Prints", readonly=True, copy=False
+        "oms.print.log",
+        "oms_print_log_picking_rel",
+        "picking_id",
+        "log_id",
+        string="Prints",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
     )
 
     @api.depends("move_line_ids.result_package_id")
@@ -78,6 +87,14 @@ class StockPicking(models.Model):
         return res
 
     def write(self, vals):
+        printed = PRINT_FIELDS.intersection(vals)
+        if printed and not self.env.su:
+            raise AccessError(
+                _(
+                    "%(fields)s of a delivery are written when its documents are printed, never by hand.",
+                    fields=", ".join(self._fields[name].string for name in sorted(printed)),
+                )
+            )
         res = super().write(vals)
         if "batch_id" in vals:
             self._oms_orders()._oms_reach_steps()
@@ -536,7 +553,7 @@ class StockPicking(models.Model):
                 for company, pickings in self.grouped("company_id").items()
             ]
         )
-        self.write({field: fields.Datetime.now()})
+        self.sudo().write({field: fields.Datetime.now()})
         return reprinted
 
     def _oms_label_pages(self):

@@ -12,6 +12,7 @@ from . import (
     test_packing,
     test_parcels,
     test_portal,
+    test_rights,
     test_security,
     test_sla,
     test_steps,

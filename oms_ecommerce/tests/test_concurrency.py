@@ -1,4 +1,5 @@
-"""The same order delivered twice at the same moment to a multi-worker Odoo server."""
+"""Requests arriving at the same moment on a multi-worker Odoo server: the same order delivered twice,
+ten repeats of an idempotent call, ten first orders of one new email."""
 
 import contextlib
 import json
@@ -29,11 +30,10 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-@tagged("post_install", "-at_install")
-class TestConcurrentDelivery(TransactionCase):
-    """Two real requests on two prefork workers, each in its own transaction, exactly as in
-    production. That needs committed fixtures and a server of its own (the test process holds the
-    registry lock), so the test starts one on this database and removes what it committed after."""
+class PreforkServerCase(TransactionCase):
+    """Real requests on prefork workers, each in its own transaction, exactly as in production. That
+    needs committed fixtures and a server of its own (the test process holds the registry lock), so a
+    test starts one on this database and removes what it committed after."""
 
     def _committed_fixtures(self, tag):
         with self.registry.cursor() as cr:
@@ -54,7 +54,7 @@ class TestConcurrentDelivery(TransactionCase):
             partners.child_ids.unlink()
             partners.unlink()
 
-    def _start_server(self):
+    def _start_server(self, workers=2):
         port, gevent_port = _free_port(), _free_port()
         odoo_bin = os.path.join(os.path.dirname(next(iter(odoo.__path__))), "odoo-bin")
         args = [
@@ -67,7 +67,7 @@ class TestConcurrentDelivery(TransactionCase):
             "--http-interface=127.0.0.1",
             f"--http-port={port}",
             f"--gevent-port={gevent_port}",
-            "--workers=2",
+            f"--workers={workers}",
             "--max-cron-threads=0",
             "--log-level=warn",
         ]
@@ -81,6 +81,7 @@ class TestConcurrentDelivery(TransactionCase):
                 args.append(f"{flag}={config[option]}")
         server_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by addCleanup; a pipe could fill and block
         self.addCleanup(server_log.close)
+        self._server_log = server_log
         server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=server_log)
         self.addCleanup(self._stop_server, server)
         deadline = time.time() + 90
@@ -92,6 +93,10 @@ class TestConcurrentDelivery(TransactionCase):
         server_log.seek(0)
         self.fail(f"the test server did not start within 90 s:\n{server_log.read().decode()[-2000:]}")
 
+    def _server_log_tail(self, size=6000):
+        self._server_log.seek(0)
+        return self._server_log.read().decode(errors="replace")[-size:]
+
     def _stop_server(self, server):
         server.terminate()
         try:
@@ -99,6 +104,11 @@ class TestConcurrentDelivery(TransactionCase):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentDelivery(PreforkServerCase):
+    """Two real requests on two prefork workers deliver the same order at the same moment."""
 
     def test_two_concurrent_requests_make_one_order(self):
         tag = uuid.uuid4().hex[:8]
@@ -159,3 +169,122 @@ class TestConcurrentDelivery(TransactionCase):
             self.env["sale.order"].create(
                 {"partner_id": partner.id, "oms_channel_id": channel.id, "oms_external_id": "u1"}
             )
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentRepeats(PreforkServerCase):
+    """Ten copies of one idempotent call at the same moment answer what ten sequential ones answer."""
+
+    def _concurrent_posts(self, base_url, requests_to_send):
+        """POST each (path, body) from its own thread, all at once; [(status, json)] in order."""
+        for _i in range(8):  # warm the workers up (registry loaded) so that the requests really overlap
+            requests.get(f"{base_url}/web/health", timeout=10)
+        barrier = threading.Barrier(len(requests_to_send))
+        answers = [None] * len(requests_to_send)
+
+        def post(index, path, body):
+            headers = {"Content-Type": "application/json", **signed_headers("race", "POST", path, body)}
+            barrier.wait()
+            response = requests.post(f"{base_url}{path}", data=body, headers=headers, timeout=120)
+            try:
+                answers[index] = (response.status_code, response.json())
+            except ValueError:
+                answers[index] = (response.status_code, response.text[:500])
+
+        threads = [
+            threading.Thread(target=post, args=(index, path, body))
+            for index, (path, body) in enumerate(requests_to_send)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(180)
+        self.assertTrue(all(answers), answers)
+        if any(status >= 500 for status, _body in answers):
+            self.fail(f"server errors: {answers}\n{self._server_log_tail()}")
+        return answers
+
+    def _committed_orders(self, tag, product_id, channel_id):
+        """Two committed orders of the channel: ``cancel-<tag>`` confirmed, ``ship-<tag>`` shipped."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            channel = env["oms.channel"].browse(channel_id)
+            payloads = [
+                order_payload(
+                    f"{name}-{tag}",
+                    lines=[{"sku": f"RACE-{tag}", "quantity": 1}],
+                    shipping=None,
+                    customer={"email": f"race-{tag}@example.com", "name": "Racer"},
+                )
+                for name in ("cancel", "ship")
+            ]
+            results = env["oms.intake"]._receive(channel, payloads)
+            self.assertEqual([status for status, _body in results], [201, 201], results)
+            to_cancel, to_ship = (env["sale.order"].browse(body["id"]) for _status, body in results)
+            (to_cancel | to_ship).filtered(lambda o: o.state == "draft").action_confirm()
+            picking = to_ship.picking_ids
+            for move in picking.move_ids:
+                move.quantity = move.product_uom_qty
+            picking.move_ids.picked = True
+            picking.button_validate()
+            self.assertEqual(to_ship.oms_step, "shipped")
+            return to_cancel.id, to_ship.id
+
+    def _cleanup_shipped(self, channel_id, product_id):
+        """A shipped order stays (its done moves are history): its channel and product are archived."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["oms.channel"].browse(channel_id).active = False
+            env["product.product"].browse(product_id).active = False
+
+    def test_concurrent_cancels_and_deliveries_answer_as_sequential_ones(self):
+        tag = uuid.uuid4().hex[:8]
+        product_id, channel_id = self._committed_fixtures(tag)
+        self.addCleanup(self._cleanup_shipped, channel_id, product_id)
+        cancel_id, ship_id = self._committed_orders(tag, product_id, channel_id)
+        base_url = self._start_server(workers=10)
+        base = f"/oms/v1/race-{tag}/orders"
+        answers = self._concurrent_posts(base_url, [(f"{base}/cancel-{tag}/cancel", b"{}")] * 10)
+        answers += self._concurrent_posts(base_url, [(f"{base}/ship-{tag}/delivered", b"{}")] * 10)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            cancelled, delivered = env["sale.order"].browse([cancel_id, ship_id])
+            self.assertEqual(
+                answers[:10], [(200, {"status": "cancelled", "order": cancelled.name, "id": cancel_id})] * 10
+            )
+            self.assertEqual(
+                answers[10:],
+                [(200, {"status": "delivered", "order": delivered.name, "id": ship_id, "step": "delivered"})] * 10,
+            )
+            self.assertEqual((cancelled.state, cancelled.oms_step), ("cancel", "cancelled"))
+            self.assertTrue(delivered.oms_delivered_at)
+            Step = env["oms.order.step"]
+            self.assertEqual(Step.search_count([("order_id", "=", cancel_id), ("step", "=", "cancelled")]), 1)
+            self.assertEqual(Step.search_count([("order_id", "=", ship_id), ("step", "=", "delivered")]), 1)
+
+    def test_concurrent_first_orders_of_one_email_make_one_customer(self):
+        tag = uuid.uuid4().hex[:8]
+        product_id, channel_id = self._committed_fixtures(tag)
+        self.addCleanup(self._cleanup, tag, product_id, channel_id)
+        base_url = self._start_server(workers=10)
+        path = f"/oms/v1/race-{tag}/orders"
+        bodies = [
+            json.dumps(
+                order_payload(
+                    f"first-{tag}-{index}",
+                    lines=[{"sku": f"RACE-{tag}", "quantity": 1}],
+                    shipping=None,
+                    customer={"email": f"Race-{tag}@Example.com", "name": "Racer"},
+                )
+            ).encode()
+            for index in range(10)
+        ]
+        answers = self._concurrent_posts(base_url, [(path, body) for body in bodies])
+        self.assertEqual([status for status, _body in answers], [201] * 10, answers)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            orders = env["sale.order"].search([("oms_channel_id", "=", channel_id)])
+            self.assertEqual(len(orders), 10)
+            customers = env["res.partner"].search([("email_normalized", "=", f"race-{tag}@example.com")])
+            self.assertEqual(len(customers), 1, "one customer per email and company, however the orders arrive")
+            self.assertEqual(orders.partner_id, customers)

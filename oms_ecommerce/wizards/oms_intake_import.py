@@ -186,7 +186,8 @@ class OmsIntakeImport(models.TransientModel):
         if not payloads:
             raise UserError(_("The file has a header but no order rows."))
         intakes = self.env["oms.intake"]._store(self.channel_id, payloads, source="import")
-        intakes._process()
+        with intakes._oms_processing():
+            intakes._process()
         self.write({"state": "done", "intake_ids": [fields.Command.set(intakes.ids)]})
         return {
             "type": "ir.actions.act_window",
