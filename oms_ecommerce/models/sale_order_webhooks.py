@@ -79,7 +79,8 @@ class SaleOrder(models.Model):
             return _("Nothing changed on order %(order)s.", order=self.name)
         if updates:
             became_paid = updates.get("oms_payment_status") == "paid"
-            self.write(updates)
+            # The delivery (not packed yet) goes to the new address too: its label is printed from it.
+            self.with_context(update_delivery_shipping_partner=True).write(updates)
             self.message_post(
                 body=Markup("%s<ul>%s</ul>")
                 % (
