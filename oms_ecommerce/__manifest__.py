@@ -45,6 +45,7 @@
         "reports/oms_packing_slip_templates.xml",
         "reports/oms_wave_templates.xml",
         "wizards/oms_channel_secret_views.xml",
+        "wizards/oms_channel_secret_set_views.xml",
         "wizards/oms_intake_import_views.xml",
         "wizards/oms_order_hold_views.xml",
         "wizards/oms_pack_views.xml",

@@ -100,13 +100,17 @@ class OmsChannelApi(http.Controller):
                 )
             )
             return None, None, _json({"status": "unauthorized", "error": {"code": problem, "message": message}}, 401)
+        env = self._integration_env(channel)
+        return env["oms.channel"].browse(channel.id), env, None
+
+    def _integration_env(self, channel):
+        """The environment of the integration user, in the channel's company: a signed request acts as it."""
         api_user = request.env.ref("oms_ecommerce.user_oms_api").sudo()
-        env = request.env(
+        return request.env(
             user=api_user.id,
             su=False,
             context=dict(request.env.context, allowed_company_ids=[channel.company_id.id], tz="UTC"),
         )
-        return env["oms.channel"].browse(channel.id), env, None
 
     def _read_body(self):
         """The raw body, or an error response when it is larger than 1 MiB."""

@@ -26,6 +26,7 @@ from . import (
     sale_order,
     sale_order_accounting,
     sale_order_taxes,
+    sale_order_webhooks,
     stock_package,
     stock_picking,
     stock_picking_batch,

@@ -1,10 +1,11 @@
 import re
 import secrets
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..tools import signing
+from ..tools import signing, webhooks
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -41,6 +42,24 @@ class OmsChannel(models.Model):
         groups="oms_ecommerce.group_oms_manager",
         help="Key of the HMAC-SHA256 signature every API request carries.",
     )
+    secret_previous = fields.Char(
+        copy=False,
+        groups="oms_ecommerce.group_oms_manager",
+        help="The secret before the last change: Shopify keeps signing with it for up to an hour after a rotation.",
+    )
+    secret_replaced_at = fields.Datetime(
+        copy=False, readonly=True, help="When the previous secret was replaced (accepted one hour more)."
+    )
+    platform = fields.Selection(
+        [("api", "OMS API"), ("shopify", "Shopify"), ("woocommerce", "WooCommerce")],
+        default="api",
+        required=True,
+        tracking=True,
+        help="How the channel sends its orders: the OMS API's own JSON, or a platform's native webhooks "
+        "(its own order format, signatures and retries).",
+    )
+    webhook_url = fields.Char(compute="_compute_webhook_url", string="Webhook URL")
+    webhook_topics = fields.Text(compute="_compute_webhook_url", string="Webhook Topics")
     secret_shown = fields.Boolean(
         copy=False,
         readonly=True,
@@ -214,6 +233,14 @@ class OmsChannel(models.Model):
         for channel in self:
             channel.api_url = f"{base}/oms/v1/{channel.code}/orders" if channel.code else False
 
+    @api.depends("code", "platform")
+    def _compute_webhook_url(self):
+        base = self.get_base_url() if self else ""
+        for channel in self:
+            topics = webhooks.TOPICS.get(channel.platform)
+            channel.webhook_url = f"{base}/oms/v1/{channel.code}/webhooks" if channel.code and topics else False
+            channel.webhook_topics = "\n".join(topics) if topics else False
+
     @api.constrains("code")
     def _check_code(self):
         for channel in self:
@@ -240,6 +267,8 @@ class OmsChannel(models.Model):
         the secret wizard shows a new one once."""
         if field.name == "secret" and not self.env.su:
             return operation != "read" and super()._has_field_access(field, operation)
+        if field.name == "secret_previous" and not self.env.su:
+            return False  # kept by the system for the hour after a rotation, never read or written by a user
         return super()._has_field_access(field, operation)
 
     @api.model_create_multi
@@ -255,7 +284,15 @@ class OmsChannel(models.Model):
         return channels
 
     def write(self, vals):
+        replaced = {}
+        if "secret" in vals:
+            replaced = {
+                channel.id: channel.sudo().secret for channel in self if channel.sudo().secret != vals["secret"]
+            }
         res = super().write(vals)
+        now = fields.Datetime.now()
+        for channel in self.filtered(lambda c: c.id in replaced and replaced[c.id]):
+            channel.sudo().write({"secret_previous": replaced[channel.id], "secret_replaced_at": now})
         if "company_id" in vals:
             self._grant_api_user()
         return res
@@ -279,6 +316,20 @@ class OmsChannel(models.Model):
         self.ensure_one()
         return signing.check([self.sudo().secret], timestamp, signature, method, path, body)
 
+    def _webhook_secrets(self):
+        """The keys a platform's webhook may be signed with: the secret, and for one hour after a rotation
+        the previous one (Shopify signs with the old key for up to an hour). Server side only."""
+        self.ensure_one()
+        channel = self.sudo()
+        keys = [channel.secret]
+        if (
+            channel.secret_previous
+            and channel.secret_replaced_at
+            and fields.Datetime.now() - channel.secret_replaced_at <= timedelta(seconds=webhooks.PREVIOUS_SECRET_GRACE)
+        ):
+            keys.append(channel.secret_previous)
+        return [key for key in keys if key]
+
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
@@ -298,6 +349,19 @@ class OmsChannel(models.Model):
         self.sudo().secret = secret
         self.message_post(body=_("The API secret was regenerated; the previous one no longer works."))
         return self._secret_wizard(secret)
+
+    def action_set_secret(self):
+        """Type in the secret a platform gives (Shopify's webhook signing key)."""
+        self.ensure_one()
+        self._check_secret_manager()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Secret of %(channel)s", channel=self.name),
+            "res_model": "oms.channel.secret.set",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_channel_id": self.id},
+        }
 
     def _check_secret_manager(self):
         self.check_access("write")

@@ -12,7 +12,10 @@ import psycopg2.errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.fields import Domain
 from odoo.tools import email_normalize, float_compare, float_is_zero, float_round
+
+from ..tools import shopify, webhooks, woocommerce
 
 _logger = logging.getLogger(__name__)
 
@@ -25,6 +28,8 @@ ERROR_CODES = [
     ("mapping_error", "Mapping error"),
 ]
 PAYMENT_STATUSES = ("paid", "pending", "cod")
+# The mapper of each platform's native order format (see tools/shopify.py, tools/woocommerce.py).
+PLATFORM_MAPPERS = {"shopify": shopify, "woocommerce": woocommerce}
 MAX_BATCH = 500
 # Errors PostgreSQL raises when two transactions collide: Odoo retries the whole request on them,
 # so they must never be turned into an intake error.
@@ -52,6 +57,11 @@ PROCESSING_FIELDS = frozenset(
         "attempt_count",
         "payload_raw",
         "payload_undecodable",
+        "webhook_topic",
+        "webhook_delivery_id",
+        "webhook_event_id",
+        "webhook_version",
+        "channel_reference",
     }
 )
 
@@ -295,7 +305,13 @@ class OmsIntake(models.Model):
     company_id = fields.Many2one(related="channel_id.company_id", store=True, index=True)
     external_id = fields.Char(string="Channel Order ID", index=True, readonly=True, tracking=True)
     source = fields.Selection(
-        [("api", "API"), ("batch", "API batch"), ("import", "File import"), ("demo", "Demo")],
+        [
+            ("api", "API"),
+            ("batch", "API batch"),
+            ("webhook", "Platform webhook"),
+            ("import", "File import"),
+            ("demo", "Demo"),
+        ],
         required=True,
         default="api",
         readonly=True,
@@ -321,7 +337,7 @@ class OmsIntake(models.Model):
     received_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     processed_at = fields.Datetime(readonly=True)
     state = fields.Selection(
-        [("pending", "Pending"), ("done", "Done"), ("duplicate", "Duplicate"), ("error", "Error")],
+        [("pending", "Pending"), ("done", "Done"), ("duplicate", "Duplicate"), ("stale", "Stale"), ("error", "Error")],
         required=True,
         default="pending",
         index=True,
@@ -338,6 +354,31 @@ class OmsIntake(models.Model):
     attempt_count = fields.Integer(readonly=True, default=0, string="Attempts")
     cancel_requested = fields.Boolean(
         readonly=True, help="The channel cancelled this order before it could be created."
+    )
+    webhook_topic = fields.Char(
+        readonly=True, help="The platform's webhook topic (orders/updated, order.created, ...)."
+    )
+    webhook_delivery_id = fields.Char(
+        readonly=True,
+        help="The delivery: Shopify's X-Shopify-Webhook-Id; for WooCommerce, topic, order id and date_modified_gmt. "
+        "A repeated delivery is not stored twice.",
+    )
+    webhook_event_id = fields.Char(
+        readonly=True,
+        help="Shopify's X-Shopify-Event-Id: the same event delivered through two subscriptions is applied once.",
+    )
+    webhook_version = fields.Datetime(
+        string="Platform Version",
+        readonly=True,
+        help="When the platform last updated the order this body holds (updated_at, date_modified_gmt).",
+    )
+    channel_reference = fields.Char(readonly=True, help="The order number the channel shows (#1001).")
+
+    _webhook_delivery_uniq = models.Constraint(
+        "UNIQUE (channel_id, webhook_delivery_id)", "This webhook delivery was already received."
+    )
+    _webhook_event_uniq = models.Constraint(
+        "UNIQUE (channel_id, webhook_event_id)", "This webhook event was already received."
     )
 
     @api.depends("payload")
@@ -451,6 +492,48 @@ class OmsIntake(models.Model):
             concurrent = intakes._process()
         return [intake._api_result(concurrent) for intake in intakes]
 
+    @api.model
+    def _receive_webhook(self, channel, body, topic, delivery_id=None, event_id=None):
+        """Store a platform's webhook body as it came, once per delivery and event, then map and apply it.
+
+        :return: the intake, or None for a delivery (or event) received before: nothing is changed
+        """
+        delivery_id = storable(delivery_id)[:255] if delivery_id else False
+        event_id = storable(event_id)[:255] if event_id else False
+        if self._webhook_seen(channel, delivery_id, event_id):
+            return None
+        vals = {
+            "channel_id": channel.id,
+            "source": "webhook",
+            "received_at": fields.Datetime.now(),
+            "webhook_topic": storable(topic),
+            "webhook_delivery_id": delivery_id,
+            "webhook_event_id": event_id,
+            **self._payload_values(body),
+        }
+        try:
+            with self.env.cr.savepoint(), self._oms_processing():
+                intake = self.create(vals)
+        except psycopg2.errors.UniqueViolation as exc:
+            if "webhook_" not in str(exc):
+                raise
+            return None  # a concurrent delivery of the same event stored it first
+        with intake._oms_processing():
+            intake._process()
+        return intake
+
+    @api.model
+    def _webhook_seen(self, channel, delivery_id, event_id):
+        keys = [
+            (field, value)
+            for field, value in (("webhook_delivery_id", delivery_id), ("webhook_event_id", event_id))
+            if value
+        ]
+        if not keys:
+            return False
+        domain = Domain.OR([Domain(field, "=", value) for field, value in keys])
+        return bool(self.search_count(Domain("channel_id", "=", channel.id) & domain, limit=1))
+
     def action_retry(self):
         """Process again the intake records in error (after the master data or payload was fixed)."""
         to_retry = self.filtered(lambda i: i.state in ("error", "pending"))
@@ -517,7 +600,7 @@ class OmsIntake(models.Model):
                 intake._set_error("invalid_payload", intake._undecodable_message(), "")
                 continue
             try:
-                data = json.loads(intake.payload or "")
+                data = (webhooks.loads if intake.webhook_topic else json.loads)(intake.payload or "")
             except (ValueError, RecursionError) as exc:
                 message = str(exc) if isinstance(exc, ValueError) else _("nested too deep")
                 intake._set_error(
@@ -526,6 +609,10 @@ class OmsIntake(models.Model):
                     "",
                 )
                 continue
+            if intake.webhook_topic:
+                data = intake._process_webhook(data)
+                if data is None:
+                    continue  # applied to the existing order, stale, or in error
             try:
                 external_id = validate_payload(data)
             except IntakeInvalid as exc:
@@ -594,6 +681,154 @@ class OmsIntake(models.Model):
                     body=_("The channel's confirmation policy could not be applied: confirm this order by hand.")
                 )
         return concurrent
+
+    # ------------------------------------------------------------------
+    # Platform webhooks
+    # ------------------------------------------------------------------
+    def _process_webhook(self, data):
+        """Read a platform's webhook body (already parsed).
+
+        :return: the API.md order to create through the usual path, or None when the body was applied to the
+            channel's existing order, was stale, or is in error (this intake says which)
+        """
+        self.ensure_one()
+        try:
+            self._identify_webhook(data)
+            with self.env.cr.savepoint():
+                return self._apply_webhook(data)
+        except webhooks.WebhookInvalid as exc:
+            self._set_error("invalid_payload", storable(exc.message), storable(exc.field))
+        except IntakeInvalid as exc:
+            self._set_error("invalid_payload", exc.message, exc.field)
+        except IntakeMappingError as exc:
+            self._set_error(exc.code, exc.message)
+        except (UserError, ValidationError) as exc:
+            self._set_error("mapping_error", _("Odoo refused the change: %(error)s", error=exc.args[0]))
+        except CONCURRENCY_ERRORS:
+            raise
+        except Exception as exc:  # a bug must not lose the body: keep it in error, with the reason
+            _logger.exception("OMS intake %s: unexpected error while applying a webhook", self.id)
+            self._set_error(
+                "mapping_error",
+                _(
+                    "Unexpected error while applying the webhook (%(error)s). The body is kept: retry once the "
+                    "cause is fixed, or report this message to your Odoo partner.",
+                    error=repr(exc),
+                ),
+            )
+        return None
+
+    def _mapper(self):
+        self.ensure_one()
+        mapper = PLATFORM_MAPPERS.get(self.channel_id.platform)
+        if not mapper:
+            raise IntakeInvalid(
+                "", _("Channel %(channel)s does not take platform webhooks.", channel=self.channel_id.name)
+            )
+        return mapper
+
+    def _identify_webhook(self, data):
+        """Keep on the intake which order (and which version of it) the body is, for the desk's list."""
+        mapper = self._mapper()
+        self.write(
+            {
+                "external_id": validate_external_id(mapper.external_id(data, self.webhook_topic)),
+                "webhook_version": mapper.version(data, self.webhook_topic),
+                "channel_reference": storable(mapper.reference(data) or "") or False,
+            }
+        )
+
+    def _apply_webhook(self, data):
+        self.ensure_one()
+        channel = self.channel_id
+        mapper = self._mapper()
+        topic = self.webhook_topic
+        external_id = self.external_id
+        version = self.webhook_version
+        order = self.env["sale.order"].search(
+            [("oms_channel_id", "=", channel.id), ("oms_external_id", "=", external_id)], limit=1
+        )
+        if topic == "refunds/create":
+            if not order:
+                raise IntakeMappingError(
+                    "mapping_error",
+                    _("The refund's order %(order)s has not been received yet: retry once it is.", order=external_id),
+                )
+            order._oms_record_platform_refund(*shopify.refund_summary(data))
+            self._set_applied(order, _("Refund recorded on order %(order)s.", order=order.name))
+            return None
+        cancelled = mapper.is_cancelled(data, topic)
+        if topic == "order.deleted":
+            if order:
+                order._oms_platform_cancel()
+                self._set_applied(order, _("The channel deleted order %(order)s.", order=order.name))
+            else:
+                pending = self.search(
+                    [
+                        ("channel_id", "=", channel.id),
+                        ("external_id", "=", external_id),
+                        ("state", "in", ("error", "pending")),
+                        ("id", "!=", self.id),
+                    ]
+                )
+                pending.write({"cancel_requested": True})
+                self._set_applied(order, _("The channel deleted this order before it was created."))
+            return None
+        if order:
+            if version and order.oms_platform_version and version < order.oms_platform_version:
+                self._set_stale(order)
+                return None
+            values = mapper.to_order(data, self._known_shipping_methods())
+            validate_payload(values)
+            summary = order._oms_apply_platform_update(values, cancelled, self)
+            if version and (not order.oms_platform_version or version > order.oms_platform_version):
+                order.oms_platform_version = version
+            self._set_applied(order, summary)
+            return None
+        values = mapper.to_order(data, self._known_shipping_methods())
+        if cancelled:
+            self.cancel_requested = True
+        return values
+
+    def _known_shipping_methods(self):
+        return {mapping.method.strip().lower() for mapping in self.channel_id.carrier_map_ids if mapping.method}
+
+    def _set_applied(self, order, summary):
+        """A webhook body applied to an existing order (or to none: a deletion of an order never created)."""
+        self.ensure_one()
+        self.write(
+            {
+                "state": "done",
+                "order_id": order.id,
+                "order_ref": order.name,
+                "error_code": False,
+                "error_message": False,
+                "error_field": False,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+        self._message_log(body=summary or _("Nothing changed on order %(order)s.", order=order.name))
+
+    def _set_stale(self, order):
+        """An older version of the order than the one it was last updated from: kept, not applied."""
+        self.ensure_one()
+        self.write(
+            {
+                "state": "stale",
+                "order_id": order.id,
+                "order_ref": order.name,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+        self._message_log(
+            body=_(
+                "Stale: this body is the order as of %(version)s UTC, order %(order)s was already updated from "
+                "the version of %(current)s UTC. Not applied.",
+                version=fields.Datetime.to_string(self.webhook_version),
+                order=order.name,
+                current=fields.Datetime.to_string(order.oms_platform_version),
+            )
+        )
 
     def _undecodable_message(self):
         self.ensure_one()
@@ -676,7 +911,7 @@ class OmsIntake(models.Model):
             "partner_shipping_id": delivery_contact.id,
             "company_id": company.id,
             "date_order": placed_at,
-            "client_order_ref": self.external_id,
+            "client_order_ref": self.channel_reference or self.external_id,
             "oms_channel_id": channel.id,
             "oms_external_id": self.external_id,
             "oms_intake_id": self.id,
@@ -694,6 +929,8 @@ class OmsIntake(models.Model):
             "require_payment": False,
             "order_line": lines,
         }
+        if self.webhook_version:
+            vals["oms_platform_version"] = self.webhook_version
         if pricelist is not None:
             vals["pricelist_id"] = pricelist.id
         if channel.fiscal_position_id:
@@ -881,6 +1118,7 @@ class OmsIntake(models.Model):
                 ("external_id", "=", self.external_id),
                 ("state", "=", "error"),
                 ("id", "!=", self.id),
+                ("webhook_topic", "!=", "refunds/create"),  # a refund is not the order: it waits for it
             ]
         )
         superseded.write({"state": "duplicate", "order_id": order.id, "order_ref": order.name})
@@ -895,6 +1133,16 @@ class OmsIntake(models.Model):
         self._message_log(body=_("Order %(order)s created.", order=order.name))
         if self.cancel_requested or any(superseded.mapped("cancel_requested")):
             order._oms_cancel_from_channel()
+        waiting_refunds = self.search(
+            [
+                ("channel_id", "=", self.channel_id.id),
+                ("external_id", "=", self.external_id),
+                ("state", "=", "error"),
+                ("webhook_topic", "=", "refunds/create"),
+            ]
+        )
+        if waiting_refunds:
+            waiting_refunds._process()  # the refunds that came before their order are recorded now
 
     def _set_duplicate_of_concurrent(self, channel, external_id):
         """Another transaction created this order after our snapshot was taken.

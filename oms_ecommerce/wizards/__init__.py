@@ -1,1 +1,9 @@
-from . import oms_accounting_report, oms_channel_secret, oms_intake_import, oms_order_hold, oms_pack, oms_payout_import
+from . import (
+    oms_accounting_report,
+    oms_channel_secret,
+    oms_channel_secret_set,
+    oms_intake_import,
+    oms_order_hold,
+    oms_pack,
+    oms_payout_import,
+)
