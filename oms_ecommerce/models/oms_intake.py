@@ -796,17 +796,7 @@ class OmsIntake(models.Model):
     def _set_applied(self, order, summary):
         """A webhook body applied to an existing order (or to none: a deletion of an order never created)."""
         self.ensure_one()
-        self.write(
-            {
-                "state": "done",
-                "order_id": order.id,
-                "order_ref": order.name,
-                "error_code": False,
-                "error_message": False,
-                "error_field": False,
-                "processed_at": fields.Datetime.now(),
-            }
-        )
+        self.write(self._outcome_values("done", order))
         self._message_log(body=summary or _("Nothing changed on order %(order)s.", order=order.name))
 
     def _set_stale(self, order):
@@ -1080,19 +1070,22 @@ class OmsIntake(models.Model):
             message_type="notification",
         )
 
+    @api.model
+    def _outcome_values(self, state, order):
+        """What an intake that ended in ``state`` with ``order`` records: the order, no error, when."""
+        return {
+            "state": state,
+            "order_id": order.id,
+            "order_ref": order.name,
+            "error_code": False,
+            "error_message": False,
+            "error_field": False,
+            "processed_at": fields.Datetime.now(),
+        }
+
     def _set_duplicate(self, order):
         self.ensure_one()
-        self.write(
-            {
-                "state": "duplicate",
-                "order_id": order.id,
-                "order_ref": order.name,
-                "error_code": False,
-                "error_message": False,
-                "error_field": False,
-                "processed_at": fields.Datetime.now(),
-            }
-        )
+        self.write(self._outcome_values("duplicate", order))
         self.message_post(
             body=_("Duplicate: order %(order)s already exists for this external id.", order=order.name),
             message_type="notification",
@@ -1100,17 +1093,7 @@ class OmsIntake(models.Model):
 
     def _set_done(self, order, data):
         self.ensure_one()
-        self.write(
-            {
-                "state": "done",
-                "order_id": order.id,
-                "order_ref": order.name,
-                "error_code": False,
-                "error_message": False,
-                "error_field": False,
-                "processed_at": fields.Datetime.now(),
-            }
-        )
+        self.write(self._outcome_values("done", order))
         # Earlier attempts of the same order that failed are superseded by this one.
         superseded = self.search(
             [

@@ -1,8 +1,28 @@
 import copy
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
+
+
+def _reference_monday(weeks_ago=3):
+    """Midnight (UTC) of the Monday three weeks before this week's: the reference week of the tests that
+    compute with working hours. Relative to today, so that no test holds a date the calendar overtakes."""
+    today = fields.Date.today()
+    return datetime.combine(today - timedelta(days=today.weekday(), weeks=weeks_ago), time.min)
+
+
+REFERENCE_MONDAY = _reference_monday()
+
+
+def day(offset, hour=0, minute=0):
+    """``offset`` days after the reference Monday (-3 is the Friday before), at ``hour``:``minute`` UTC."""
+    return REFERENCE_MONDAY + timedelta(days=offset, hours=hour, minutes=minute)
+
+
+def iso(moment):
+    """A naive UTC datetime as API.md writes times."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def placed_days_ago(days=14):

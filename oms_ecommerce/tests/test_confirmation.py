@@ -1,10 +1,8 @@
-from datetime import datetime
-
 from freezegun import freeze_time
 
 from odoo.tests import tagged
 
-from .common import OmsCommon, order_payload
+from .common import OmsCommon, day, iso, order_payload
 
 
 @tagged("post_install", "-at_install")
@@ -38,19 +36,17 @@ class TestConfirmation(OmsCommon):
 
     def test_manual_policy_deadline_over_the_weekend(self):
         self.channel.write({"confirm_policy": "manual", "confirm_within_hours": 4})
-        # Placed Friday 20 November 2026 at 15:00: 2 hours left on Friday, 2 more on Monday.
-        order = self._receive_order("c-1", placed_at="2026-11-20T15:00:00Z")
+        # Placed on the Friday before the reference Monday at 15:00: 2 hours left on Friday, 2 more on Monday.
+        order = self._receive_order("c-1", placed_at=iso(day(-3, 15)))
         self.assertEqual(order.state, "draft")
-        self.assertEqual(order.oms_confirm_by, datetime(2026, 11, 23, 11, 0))
+        self.assertEqual(order.oms_confirm_by, day(0, 11))
         activity = self._confirm_activities(order)
-        self.assertRecordValues(
-            activity, [{"user_id": self.oms_user.id, "date_deadline": datetime(2026, 11, 23).date()}]
-        )
+        self.assertRecordValues(activity, [{"user_id": self.oms_user.id, "date_deadline": day(0).date()}])
         order.with_user(self.oms_user).action_confirm()
         self.assertFalse(self._confirm_activities(order), "confirming closes the reminder")
         # Placed Saturday: the clock starts on Monday morning.
-        order = self._receive_order("c-2", placed_at="2026-11-21T10:00:00Z")
-        self.assertEqual(order.oms_confirm_by, datetime(2026, 11, 23, 13, 0))
+        order = self._receive_order("c-2", placed_at=iso(day(-2, 10)))
+        self.assertEqual(order.oms_confirm_by, day(0, 13))
 
     def test_automatic_policies(self):
         cases = [
@@ -73,9 +69,9 @@ class TestConfirmation(OmsCommon):
         lead = self.oms_manager
         self.channel.confirm_within_hours = 4
         self.channel.team_id = self.env["crm.team"].create({"name": "Web desk", "user_id": lead.id})
-        order = self._receive_order("late-1", placed_at="2026-11-20T15:00:00Z")
-        on_time = self._receive_order("late-2", placed_at="2026-11-23T15:00:00Z")
-        with freeze_time("2026-11-23 12:00:00"):
+        order = self._receive_order("late-1", placed_at=iso(day(-3, 15)))
+        on_time = self._receive_order("late-2", placed_at=iso(day(0, 15)))
+        with freeze_time(day(0, 12)):
             flagged = self.env["sale.order"]._cron_oms_confirm_overdue()
         self.assertGreaterEqual(flagged, 1)
         self.assertTrue(order.oms_confirm_overdue)
@@ -83,7 +79,7 @@ class TestConfirmation(OmsCommon):
         self.assertIn(lead, self._confirm_activities(order).user_id, "escalated to the team lead")
         self.assertIn(order, self.env["sale.order"].search([("oms_confirm_overdue", "=", True)]))
         # Flagged once: a second run does not escalate again.
-        with freeze_time("2026-11-23 13:00:00"):
+        with freeze_time(day(0, 13)):
             self.env["sale.order"]._cron_oms_confirm_overdue()
         self.assertEqual(len(self._confirm_activities(order)), 2)
         order.action_confirm()

@@ -6,7 +6,9 @@ import xlsxwriter
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import OmsCommon, order_payload
+from .common import OmsCommon, iso, order_payload, placed_days_ago
+
+PLACED = iso(placed_days_ago())
 
 HEADER = (
     "external_id,placed_at,currency,email,name,phone,street,street2,city,zip,state_code,country_code,"
@@ -14,9 +16,9 @@ HEADER = (
 )
 ROWS = [
     # two lines of one order
-    "7001,2026-11-20T10:15:00Z,USD,ann@example.com,Ann Lee,+1 555 0100,1 Main St,,Springfield,12345,IL,US,"
+    f"7001,{PLACED},USD,ann@example.com,Ann Lee,+1 555 0100,1 Main St,,Springfield,12345,IL,US,"
     "OMS-MUG,2,12.5,0,standard,4.99,paid,Leave at the door",
-    "7001,2026-11-20T10:15:00Z,USD,ann@example.com,Ann Lee,+1 555 0100,1 Main St,,Springfield,12345,IL,US,"
+    f"7001,{PLACED},USD,ann@example.com,Ann Lee,+1 555 0100,1 Main St,,Springfield,12345,IL,US,"
     "OMS-TEA,1,8,10,standard,4.99,paid,Leave at the door",
     # already imported
     "7002,,USD,bob@example.com,Bob Ray,,2 Oak Rd,,Austin,73301,TX,US,OMS-MUG,1,15,,standard,,cod,",

@@ -94,7 +94,7 @@ class TestShopifyWebhooks(PlatformWebhookCase):
             "X-Shopify-API-Version": "2025-10",
             "X-Shopify-Webhook-Id": webhook_id or f"b54557e4-bdd9-4b37-8a5f-{self.counter:012d}",
             "X-Shopify-Event-Id": event_id or f"98880550-7158-44d4-b7cd-{self.counter:012d}",
-            "X-Shopify-Triggered-At": "2026-11-20T10:15:02.000Z",
+            "X-Shopify-Triggered-At": fields.Datetime.now().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             **(headers or {}),
         }
         return self.send("shopify-shop", body, all_headers, secret, "X-Shopify-Hmac-Sha256")

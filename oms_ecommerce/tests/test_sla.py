@@ -1,10 +1,8 @@
-from datetime import datetime
-
 from freezegun import freeze_time
 
 from odoo.tests import tagged
 
-from .common import OmsCommon, order_payload
+from .common import OmsCommon, day, iso, order_payload
 
 
 @tagged("post_install", "-at_install")
@@ -40,26 +38,26 @@ class TestShipBy(OmsCommon):
         cases = [
             (
                 "Fri 10:00, before the cutoff: 7 h on Friday, 1 h on Monday",
-                "2026-11-20T10:00:00Z",
-                datetime(2026, 11, 23, 10),
+                iso(day(-3, 10)),
+                day(0, 10),
             ),
             (
                 "Fri 15:00, after the cutoff: counts from Monday 9:00",
-                "2026-11-20T15:00:00Z",
-                datetime(2026, 11, 23, 17),
+                iso(day(-3, 15)),
+                day(0, 17),
             ),
-            ("Sat 10:00: nothing works on the weekend", "2026-11-21T10:00:00Z", datetime(2026, 11, 23, 17)),
-            ("Mon 08:00, before opening", "2026-11-23T08:00:00Z", datetime(2026, 11, 23, 17)),
-            ("Wed 13:59, just before the cutoff", "2026-11-25T13:59:00Z", datetime(2026, 11, 26, 13, 59)),
+            ("Sat 10:00: nothing works on the weekend", iso(day(-2, 10)), day(0, 17)),
+            ("Mon 08:00, before opening", iso(day(0, 8)), day(0, 17)),
+            ("Wed 13:59, just before the cutoff", iso(day(2, 13, 59)), day(3, 13, 59)),
         ]
         for index, (label, placed_at, expected) in enumerate(cases):
             with self.subTest(label):
                 self.assertEqual(self._order(f"sla-{index}", placed_at).oms_ship_by, expected)
 
     def test_delay_detected_told_once_and_ended_when_shipped(self):
-        order = self._order("late-1", "2026-11-20T10:00:00Z")  # ship by Monday 10:00
-        on_time = self._order("late-2", "2026-11-23T10:00:00Z")  # ship by Tuesday 10:00
-        with freeze_time("2026-11-23 11:00:00"):
+        order = self._order("late-1", iso(day(-3, 10)))  # ship by Monday 10:00
+        on_time = self._order("late-2", iso(day(0, 10)))  # ship by Tuesday 10:00
+        with freeze_time(day(0, 11)):
             self.env["sale.order"]._cron_oms_detect_delays()
         self.assertRecordValues(order, [{"oms_delayed": True, "oms_step": "delayed"}])
         self.assertFalse(on_time.oms_delayed)
@@ -69,7 +67,7 @@ class TestShipBy(OmsCommon):
         )
         self.assertEqual(len(delayed_mails), 1)
         self.assertTrue(order.activity_ids.filtered(lambda a: "Late" in (a.summary or "")))
-        with freeze_time("2026-11-23 12:00:00"):
+        with freeze_time(day(0, 12)):
             self.env["sale.order"]._cron_oms_detect_delays()
         self.assertEqual(
             self.env["mail.mail"].search_count(
@@ -78,10 +76,10 @@ class TestShipBy(OmsCommon):
             1,
             "told once",
         )
-        with freeze_time("2026-11-23 15:00:00"):
+        with freeze_time(day(0, 15)):
             self._ship(order)
         self.assertRecordValues(order, [{"oms_step": "shipped", "oms_delayed": False, "oms_ship_outcome": "late"}])
-        with freeze_time("2026-11-23 15:00:00"):
+        with freeze_time(day(0, 15)):
             self._ship(on_time)
         self.assertRecordValues(on_time, [{"oms_step": "shipped", "oms_ship_outcome": "on_time"}])
         self.assertEqual(

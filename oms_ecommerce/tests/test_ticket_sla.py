@@ -1,17 +1,18 @@
-from datetime import datetime
+from datetime import timedelta
 
 from freezegun import freeze_time
 
 from odoo.tests import new_test_user, tagged
 
-from .common import OmsCommon
+from .common import OmsCommon, day
 
-# 2026-11-27 is a Friday.
-FRI = datetime(2026, 11, 27)
+# The Friday of the reference week (see common.day); ``at(27, …)`` is that Friday, ``at(30, …)`` the Monday after:
+# the day numbers read like a calendar page whose Friday is the 27th.
+FRI = day(4)
 
 
-def at(day, hour, minute=0):
-    return FRI.replace(day=day, hour=hour, minute=minute)
+def at(day_number, hour, minute=0):
+    return FRI + timedelta(days=day_number - 27, hours=hour, minutes=minute)
 
 
 @tagged("post_install", "-at_install")
@@ -75,7 +76,7 @@ class TestTicketSla(OmsCommon):
             ticket = self.open_ticket()
         self.assertEqual(ticket.sla_id, self.sla)
         self.assertEqual(ticket.response_deadline, at(30, 11), "2 h on Friday + 2 h on Monday")
-        self.assertEqual(ticket.resolve_deadline, datetime(2026, 12, 1, 15), "2 h Fri + 8 h Mon + 6 h Tue")
+        self.assertEqual(ticket.resolve_deadline, day(8, 15), "2 h Fri + 8 h Mon + 6 h Tue")
         # Priority picks the urgent policy and its shorter targets.
         with freeze_time(at(27, 16, 30)):
             urgent = self.open_ticket(priority="3")
@@ -90,17 +91,17 @@ class TestTicketSla(OmsCommon):
             ticket.action_set_waiting()
         self.assertAlmostEqual(ticket.response_hours, 3.0, places=2)
         self.assertEqual(ticket.stage, "waiting")
-        with freeze_time(datetime(2026, 12, 1, 16)):  # Tuesday 16:00, past the unpaused deadline (15:00)
+        with freeze_time(day(8, 16)):  # Tuesday 16:00, past the unpaused deadline (15:00)
             ticket._oms_sla_refresh()
             self.assertFalse(ticket.sla_breached, "the clock is stopped while the customer has the ball")
             self.assertFalse(ticket.sla_at_risk)
-        with freeze_time(datetime(2026, 12, 2, 10)):  # Wednesday 10:00: the customer answers
+        with freeze_time(day(9, 10)):  # Wednesday 10:00: the customer answers
             self.customer_replies(ticket)
         self.assertEqual(ticket.stage, "in_progress")
         # Waiting lasted Mon 10-17 + Tue 9-17 + Wed 9-10 = 16 working hours: the deadline moves by as much.
         self.assertAlmostEqual(ticket.paused_hours, 16.0, places=2)
-        self.assertEqual(ticket.resolve_deadline, datetime(2026, 12, 3, 15))
-        with freeze_time(datetime(2026, 12, 3, 14)):
+        self.assertEqual(ticket.resolve_deadline, day(10, 15))
+        with freeze_time(day(10, 14)):
             ticket.action_solve()
         # Fri 2 + Mon 8 + Tue 8 + Wed 8 + Thu 5 = 31 working hours, 16 of them paused.
         self.assertAlmostEqual(ticket.resolution_hours, 15.0, places=2)
@@ -174,10 +175,10 @@ class TestTicketSla(OmsCommon):
             self.answer(ticket)
             ticket.action_set_waiting()
         self.assertAlmostEqual(ticket.response_hours, 6.0, places=2)
-        with freeze_time(datetime(2026, 12, 1, 12)):  # the customer answers on Tuesday
+        with freeze_time(day(8, 12)):  # the customer answers on Tuesday
             self.customer_replies(ticket)
         self.assertEqual(ticket.response_deadline, at(30, 13), "a wait after the first answer does not move it")
-        with freeze_time(datetime(2026, 12, 1, 13)):
+        with freeze_time(day(8, 13)):
             ticket.action_solve()
         self.assertRecordValues(ticket, [{"sla_breached": True, "sla_status": "breached", "sla_compliance": 0.0}])
 
@@ -189,14 +190,14 @@ class TestTicketSla(OmsCommon):
             ticket.action_solve()
         self.assertAlmostEqual(ticket.resolution_hours, 1.0, places=2)
         # A week later the customer writes again: the ticket reopens with the week not counted.
-        with freeze_time(datetime(2026, 12, 7, 10)):
+        with freeze_time(day(14, 10)):
             self.customer_replies(ticket)
             self.assertEqual(ticket.stage, "in_progress")
             self.assertFalse(ticket.resolution_hours, "no resolution time while it runs again")
             self.env["oms.ticket"]._cron_oms_sla()
         self.assertFalse(ticket.sla_breached)
         self.assertAlmostEqual(ticket.paused_hours, 40.0, places=2)
-        self.assertEqual(ticket.resolve_deadline, datetime(2026, 12, 8, 17), "16 h + 40 h paused from Monday 9:00")
+        self.assertEqual(ticket.resolve_deadline, day(15, 17), "16 h + 40 h paused from Monday 9:00")
 
     def test_escalation_to_urgent_keeps_the_policy(self):
         with freeze_time(at(30, 9)):

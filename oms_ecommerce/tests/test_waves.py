@@ -1,11 +1,12 @@
 import base64
 import io
-from datetime import datetime
+from datetime import timedelta
 from unittest.mock import patch
 
 import openpyxl
 from psycopg2 import IntegrityError
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
@@ -13,7 +14,7 @@ from odoo.tools.pdf import PdfReader
 
 from ..models import stock_picking_batch
 from ..models.oms_wave_print import OmsWavePrint
-from .common import OmsPackingCommon, order_payload
+from .common import OmsPackingCommon, day, order_payload
 
 
 class OmsWaveCommon(OmsPackingCommon):
@@ -76,10 +77,10 @@ class TestWaveRules(OmsWaveCommon):
         self.env["sale.order"].browse(body["id"]).action_confirm()
         pickings = self.deliveries(3, "cut")
         self.company.resource_calendar_id.tz = "UTC"
-        now = datetime(2026, 11, 26, 12, 0)
-        pickings[0].sale_id.oms_placed_at = datetime(2026, 11, 26, 11, 0)  # after the 10:00 cutoff
-        pickings[1].sale_id.oms_placed_at = datetime(2026, 11, 26, 9, 0)
-        pickings[2].sale_id.oms_placed_at = datetime(2026, 11, 25, 16, 0)
+        now = day(3, 12)
+        pickings[0].sale_id.oms_placed_at = day(3, 11)  # after the 10:00 cutoff
+        pickings[1].sale_id.oms_placed_at = day(3, 9)
+        pickings[2].sale_id.oms_placed_at = day(2, 16)
         held = self.delivery("cut-held")
         held.sale_id.sudo()._oms_hold("Address to check")
         rule = self.env["oms.wave.rule"].create(
@@ -288,7 +289,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         new_job, created = self.env["oms.wave.print"]._request(wave, reprint=True)
         self.assertTrue(created)
         # A worker killed while building leaves its job running: the next run ends it, the wave is free again.
-        new_job.write({"state": "running", "started_at": "2026-01-01 00:00:00"})
+        new_job.write({"state": "running", "started_at": fields.Datetime.now() - timedelta(days=1)})
         with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda *a, **k: 0.0):
             self.env["oms.wave.print"]._cron_run_jobs()
         self.assertEqual(new_job.state, "failed")
