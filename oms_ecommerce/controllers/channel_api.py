@@ -14,6 +14,8 @@ _logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 API_ROUTE = "/oms/v1/<string:code>/orders"
+# Where an authentic order body waits, in case an unexpected failure rolls back its intake (see _guard).
+KEPT_BODY = "oms.kept_body"
 
 
 def _json(body, status=200, headers=None):
@@ -131,16 +133,38 @@ class OmsChannelApi(http.Controller):
         except Exception:
             _logger.exception("OMS API: unexpected error on %s", request.httprequest.path)
             request.env.cr.rollback()
-            return _json(
-                {
-                    "status": "error",
-                    "error": {
-                        "code": "server_error",
-                        "message": "Unexpected server error; the request can be retried.",
-                    },
-                },
-                500,
+            answer = {
+                "status": "error",
+                "error": {"code": "server_error", "message": "Unexpected server error; the request can be retried."},
+            }
+            intake = self._keep_after_failure()
+            if intake:
+                answer["intake"] = intake.id
+            return _json(answer, 500)
+
+    def _keep_after_failure(self):
+        """The rollback of an unexpected failure took the stored body with it: store it again, in error,
+        so that the order desk sees it and can retry it (nothing a channel sent is ever lost)."""
+        kept = request.httprequest.environ.get(KEPT_BODY)
+        if not kept:
+            return None
+        channel_id, body, source = kept
+        try:
+            channel = request.env(su=True)["oms.channel"].browse(channel_id)
+            env = self._integration_env(channel)
+            intake = env["oms.intake"]._store(env["oms.channel"].browse(channel_id), [body], source=source)
+            intake._set_error(
+                "mapping_error",
+                _(
+                    "An unexpected server error interrupted the processing of this body; it is kept here. Retry it "
+                    "once the cause is fixed (the server log has the details), or report it to your Odoo partner."
+                ),
             )
+            return intake
+        except Exception:
+            _logger.exception("OMS API: the body of %s could not be kept after a failure", request.httprequest.path)
+            request.env.cr.rollback()
+            return None
 
     # ------------------------------------------------------------------
     # Endpoints
@@ -196,6 +220,7 @@ class OmsChannelApi(http.Controller):
         channel, env, body, error = self._authorize(code)
         if error:
             return error
+        request.httprequest.environ[KEPT_BODY] = (channel.id, body, "batch" if batch else "api")
         Intake = env["oms.intake"]
         if not batch:
             status, result = Intake._receive(channel, [body], source="api")[0]

@@ -4,8 +4,10 @@ takes the others of its batch down (issue: security and robustness of the channe
 import base64
 import json
 import random
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from ..tools.signing import signed_headers
 from .common import OmsCommon, order_payload
@@ -207,3 +209,22 @@ class TestApiRobustness(HttpCase, OmsCommon):
         self.assertEqual(intake.state, "done")
         self.assertEqual(intake.order_id.oms_external_id, "utf16")
         self.assertEqual(base64.b64decode(intake.payload_raw), body, "the bytes first received stay")
+
+    def test_unexpected_failure_keeps_the_body(self):
+        """A bug after the body was stored rolls the request back: the body is stored again, in error."""
+        body = json.dumps(order_payload("bug-1")).encode()
+        Intake = type(self.env["oms.intake"])
+        with (
+            patch.object(Intake, "_api_result", side_effect=RuntimeError("boom")),
+            mute_logger("odoo.addons.oms_ecommerce.controllers.channel_api"),
+        ):
+            answer = self.assertJson(self.post(body), 500)
+        self.assertEqual(answer["error"]["code"], "server_error")
+        self.assertNotIn("boom", json.dumps(answer), "no internals in the answer")
+        intake = self.Intake.browse(answer["intake"])
+        self.assertRecordValues(intake, [{"state": "error", "error_code": "mapping_error", "source": "api"}])
+        self.assertEqual(intake._payload_bytes(), body)
+        self.assertFalse(self.env["sale.order"].search([("oms_external_id", "=", "bug-1")]), "rolled back")
+        intake.action_retry()
+        self.assertEqual(intake.state, "done", "the desk retries it once the cause is fixed")
+        self.assertEqual(intake.order_id.oms_external_id, "bug-1")
