@@ -17,6 +17,10 @@
         "account",
         "barcodes",
         "resource",
+        # OCA (requirements-oca.txt): the job queue for pushes to the platforms, returns
+        "queue_job",
+        "rma_sale",
+        "rma_delivery",
     ],
     "external_dependencies": {"python": ["openpyxl", "qrcode", "num2words", "xlsxwriter"]},
     "data": [

@@ -10,7 +10,12 @@ export OMS_PORT=${OMS_PORT:-8069}
 export PGHOST=${PGHOST:-}
 export PGPORT=${PGPORT:-5432}
 export PGUSER=${PGUSER:-$(id -un)}
-export ADDONS_PATH="$ROOT_DIR,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
+# OCA addons (requirements-oca.txt) are installed as wheels into the virtualenv's site-packages/odoo/addons.
+PY_VERSION=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+export OCA_ADDONS="$VENV/lib/python$PY_VERSION/site-packages/odoo/addons"
+export ADDONS_PATH="$ROOT_DIR,$OCA_ADDONS,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
+# Server-wide modules: Odoo's default (base,rpc,web) plus queue_job, whose runner starts the jobs.
+export OMS_SERVER_WIDE_MODULES=${OMS_SERVER_WIDE_MODULES:-base,rpc,web,queue_job}
 # Odoo must find the patched-Qt wkhtmltopdf that setup links into the virtualenv.
 export PATH="$VENV/bin:$PATH"
 

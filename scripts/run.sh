@@ -20,4 +20,5 @@ cat <<MSG
 MSG
 exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" \
     ${PGHOST:+--db_host="$PGHOST"} --db_port="$PGPORT" --db_user="$PGUSER" \
-    -d "$OMS_DB" --db-filter="^${OMS_DB}\$" --http-port "$OMS_PORT" ${OMS_RUN_ARGS:-}
+    -d "$OMS_DB" --db-filter="^${OMS_DB}\$" --http-port "$OMS_PORT" --load="$OMS_SERVER_WIDE_MODULES" \
+    ${OMS_RUN_ARGS:-}

@@ -45,7 +45,8 @@ fi
 
 # 3. Virtualenv with pinned Python dependencies ------------------------------------------
 stamp="$VENV/.oms-requirements"
-want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT_DIR/requirements.txt" "$ROOT_DIR/scripts/constraints.txt" | sha256sum | cut -d' ' -f1)
+want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT_DIR/requirements.txt" "$ROOT_DIR/requirements-oca.txt" \
+    "$ROOT_DIR/scripts/constraints.txt" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     if [ ! -x "$VENV/bin/python" ]; then
         log "creating virtualenv $VENV"
@@ -56,6 +57,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     export PIP_CONSTRAINT="$ROOT_DIR/scripts/constraints.txt"
     "$VENV/bin/pip" install -q "setuptools<81" wheel
     "$VENV/bin/pip" install -q -r "$ODOO_SRC/requirements.txt" -r "$ROOT_DIR/requirements.txt"
+    # OCA addons: pinned, without dependency resolution (their wheels require odoo==19.0.*, which is
+    # $ODOO_SRC here, not a package); their Python requirements are in requirements.txt.
+    "$VENV/bin/pip" install -q --no-deps -r "$ROOT_DIR/requirements-oca.txt"
     echo "$want" > "$stamp"
 fi
 
