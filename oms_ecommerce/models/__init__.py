@@ -6,6 +6,7 @@ from . import (
     oms_channel,
     oms_channel_accounting,
     oms_channel_carrier,
+    oms_channel_platform,
     oms_customer_claim,
     oms_deal,
     oms_demo,
