@@ -568,7 +568,9 @@ class TestAccounting(OmsCommon):
         lines = [("Q1", TOTAL, 1.0, 0.0, TOTAL - 1.0)] + [(f"X{i}", 10.0, 0.0, 0.0, 10.0) for i in range(99)]
         payout = self.payout(lines)
         self.env.invalidate_all()
-        with self.assertQueryCount(__system__=24):  # 100 lines: grouped queries, not one per line
+        # 100 lines: grouped queries, not one per line (OCA rma_sale's _get_invoiced adds one read of the
+        # orders' returns when the matching reads their invoices)
+        with self.assertQueryCount(__system__=25):
             payout.line_ids._oms_match()
             self.env.flush_all()
         self.assertEqual(payout.matched_count, 1)

@@ -21,6 +21,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config, mute_logger
 
 from ..tools.signing import signed_headers
+from ..tools.webhooks import sign
 from .common import order_payload
 
 
@@ -288,3 +289,143 @@ class TestConcurrentRepeats(PreforkServerCase):
             customers = env["res.partner"].search([("email_normalized", "=", f"race-{tag}@example.com")])
             self.assertEqual(len(customers), 1, "one customer per email and company, however the orders arrive")
             self.assertEqual(orders.partner_id, customers)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentWebhooks(PreforkServerCase):
+    """Platforms retry and fan out: the same Shopify order arrives at the same moment as repeated deliveries
+    (one webhook id), through two subscriptions (one event id) and as distinct events of one order version;
+    WooCommerce resends with new delivery ids. Ten workers, one order each time."""
+
+    def _webhook_fixtures(self, tag):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            products = env["product.product"].create(
+                [{"name": f"Hook {sku} {tag}", "default_code": f"{sku}-{tag}"} for sku in ("MUG", "TEA")]
+            )
+            carrier = env.ref("delivery.free_delivery_carrier", raise_if_not_found=False) or env[
+                "delivery.carrier"
+            ].search([], limit=1)
+            channels = env["oms.channel"].create(
+                [
+                    {
+                        "name": f"Hook {platform} {tag}",
+                        "code": f"hook-{platform[:4]}-{tag}",
+                        "platform": platform,
+                        "secret": f"hook-{platform}",
+                        "default_carrier_id": carrier.id,
+                    }
+                    for platform in ("shopify", "woocommerce")
+                ]
+            )
+            return products.ids, channels.ids
+
+    def _cleanup_webhooks(self, product_ids, channel_ids):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            orders = env["sale.order"].search([("oms_channel_id", "in", channel_ids)])
+            partners = orders.partner_id
+            orders.filtered(lambda o: o.state != "cancel").action_cancel()
+            orders.unlink()
+            env["oms.intake"].search([("channel_id", "in", channel_ids)]).unlink()
+            env["oms.channel"].browse(channel_ids).unlink()
+            env["product.product"].browse(product_ids).unlink()
+            with contextlib.suppress(Exception), cr.savepoint():
+                (partners.child_ids | partners).unlink()
+
+    def _body(self, name, tag):
+        path = os.path.join(os.path.dirname(__file__), "data", name)
+        with open(path, encoding="utf-8") as handle:
+            body = json.load(handle)
+        for line in body["line_items"]:
+            line["sku"] = f"{line['sku'].removeprefix('OMS-')}-{tag}"
+        return body
+
+    def _post_all(self, base_url, code, deliveries):
+        """POST every (headers, raw body) at the same moment from its own thread: [(status, json)]."""
+        for _i in range(12):  # warm the workers up (registry loaded) so that the deliveries really overlap
+            requests.get(f"{base_url}/web/health", timeout=10)
+        barrier = threading.Barrier(len(deliveries))
+        answers = [None] * len(deliveries)
+
+        def post(index, headers, raw):
+            barrier.wait()
+            response = requests.post(f"{base_url}/oms/v1/{code}/webhooks", data=raw, headers=headers, timeout=120)
+            try:
+                answers[index] = (response.status_code, response.json())
+            except ValueError:
+                answers[index] = (response.status_code, response.text[:500])
+
+        threads = [threading.Thread(target=post, args=(i, *delivery)) for i, delivery in enumerate(deliveries)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(180)
+        self.assertTrue(all(answers), answers)
+        if any(status != 200 for status, _body in answers):
+            self.fail(f"every delivery is answered 200: {answers}\n{self._server_log_tail()}")
+        return answers
+
+    def test_concurrent_identical_deliveries_make_one_order(self):
+        tag = uuid.uuid4().hex[:8]
+        product_ids, (shopify_id, woo_id) = self._webhook_fixtures(tag)
+        self.addCleanup(self._cleanup_webhooks, product_ids, [shopify_id, woo_id])
+        base_url = self._start_server(workers=10)
+
+        shopify = self._body("shopify_order.json", tag)
+        shopify["id"] = 5990123456789012345 + 1
+        raw = json.dumps(shopify).encode()
+
+        def shopify_headers(webhook_id, event_id, topic="orders/create"):
+            return {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": topic,
+                "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
+                "X-Shopify-Webhook-Id": webhook_id,
+                "X-Shopify-Event-Id": event_id,
+                "X-Shopify-Hmac-Sha256": sign("hook-shopify", raw),
+            }
+
+        deliveries = [(shopify_headers("webhook-1", "event-1"), raw)] * 4  # the same delivery, retried
+        deliveries += [(shopify_headers(f"webhook-{i}", "event-1"), raw) for i in range(2, 5)]  # 3 subscriptions
+        deliveries += [  # distinct events of the same order version (created, updated, paid)
+            (shopify_headers(f"webhook-x{i}", f"event-x{i}", topic), raw)
+            for i, topic in enumerate(("orders/create", "orders/updated", "orders/paid"))
+        ]
+        shopify_answers = self._post_all(base_url, f"hook-shop-{tag}", deliveries)
+
+        woo = self._body("woocommerce_order.json", tag)
+        woo["id"] = 9007199254740993 + 1
+        woo_raw = json.dumps(woo).encode()
+        woo_headers = {
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Topic": "order.created",
+            "X-WC-Webhook-Source": "https://shop.example.com/",
+            "X-WC-Webhook-Signature": sign("hook-woocommerce", woo_raw),
+        }
+        woo_answers = self._post_all(
+            base_url,
+            f"hook-wooc-{tag}",
+            [({**woo_headers, "X-WC-Webhook-Delivery-ID": str(100 + i)}, woo_raw) for i in range(10)],
+        )
+
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            for channel_id, external_id, answers in (
+                (shopify_id, str(shopify["id"]), shopify_answers),
+                (woo_id, str(woo["id"]), woo_answers),
+            ):
+                orders = env["sale.order"].search([("oms_channel_id", "=", channel_id)])
+                self.assertEqual(orders.mapped("oms_external_id"), [external_id], "one order, never two")
+                self.assertEqual(len(orders.order_line.filtered(lambda line: not line.is_delivery)), 2)
+                intakes = env["oms.intake"].search([("channel_id", "=", channel_id)])
+                self.assertFalse(intakes.filtered(lambda i: i.state == "error"), intakes.mapped("error_message"))
+                stored = sum(1 for _status, body in answers if body["status"] == "received")
+                self.assertEqual(stored, len(intakes), "every stored delivery answered 'received', others 'duplicate'")
+            # Shopify: the repeated delivery and the other subscriptions are one event (stored once); the three
+            # distinct events are stored each and applied to the one order.
+            shopify_intakes = env["oms.intake"].search([("channel_id", "=", shopify_id)])
+            self.assertEqual(len(shopify_intakes), 4, shopify_answers)
+            self.assertEqual(len(set(shopify_intakes.mapped("webhook_event_id"))), 4)
+            # WooCommerce's new delivery ids for the same topic, order and modification date are one delivery.
+            self.assertEqual(env["oms.intake"].search_count([("channel_id", "=", woo_id)]), 1, woo_answers)
