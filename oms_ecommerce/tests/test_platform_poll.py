@@ -470,8 +470,12 @@ class TestWooCommercePoll(PlatformPollCase):
         self.serve(self.body(0, 50))
         for _failure in range(5):
             self.script("shopify", ("status", 500, {}, b"{}"))
+        no_credentials = self.env["oms.channel"].create(
+            {"name": "New Shop", "code": "new-shop", "platform": "shopify", "shopify_shop": self.stand_in.url}
+        )
         self.env["oms.channel"]._cron_oms_poll()
         self.env.invalidate_all()
+        self.assertFalse(no_credentials.poll_last_run, "pulled only once its credentials are set")
         self.assertIn("HTTP 500", self.shopify.poll_last_error)
         self.assertEqual(len(self.orders(self.woo)), 1)
         self.assertFalse(self.woo.poll_last_error)
