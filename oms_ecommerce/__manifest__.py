@@ -35,6 +35,7 @@
         "data/oms_wave_data.xml",
         "data/oms_ticket_data.xml",
         "data/oms_accounting_data.xml",
+        "data/oms_poll_data.xml",
         "views/oms_channel_views.xml",
         "views/oms_intake_views.xml",
         "views/sale_order_views.xml",

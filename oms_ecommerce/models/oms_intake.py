@@ -493,7 +493,7 @@ class OmsIntake(models.Model):
         return [intake._api_result(concurrent) for intake in intakes]
 
     @api.model
-    def _receive_webhook(self, channel, body, topic, delivery_id=None, event_id=None):
+    def _receive_webhook(self, channel, body, topic, delivery_id=None, event_id=None, source="webhook"):
         """Store a platform's webhook body as it came, once per delivery and event, then map and apply it.
 
         :return: the intake, or None for a delivery (or event) received before: nothing is changed
@@ -504,7 +504,7 @@ class OmsIntake(models.Model):
             return None
         vals = {
             "channel_id": channel.id,
-            "source": "webhook",
+            "source": source,
             "received_at": fields.Datetime.now(),
             "webhook_topic": storable(topic),
             "webhook_delivery_id": delivery_id,
