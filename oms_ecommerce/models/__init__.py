@@ -1,5 +1,6 @@
 from . import (
     account_bank_statement_line,
+    account_move,
     delivery_carrier,
     delivery_carrier_accounting,
     mail_template,

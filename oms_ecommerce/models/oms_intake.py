@@ -754,8 +754,8 @@ class OmsIntake(models.Model):
                     "mapping_error",
                     _("The refund's order %(order)s has not been received yet: retry once it is.", order=external_id),
                 )
-            order._oms_record_platform_refund(*shopify.refund_summary(data))
-            self._set_applied(order, _("Refund recorded on order %(order)s.", order=order.name))
+            summary = order._oms_record_platform_refund(shopify.refund(data))
+            self._set_applied(order, summary or _("Refund recorded on order %(order)s.", order=order.name))
             return None
         cancelled = mapper.is_cancelled(data, topic)
         if topic == "order.deleted":

@@ -14,14 +14,16 @@ class SaleOrder(models.Model):
 
     _inherit = "sale.order"
 
-    def _oms_apply_channel_prices(self, taxes_included):
+    def _oms_apply_channel_prices(self, taxes_included, lines=None):
         """Make the unit prices of ``self`` mean what the channel's prices mean.
 
         :param taxes_included: whether the channel's unit and shipping prices include tax
+        :param lines: only these lines (the ones a channel's update added), not every line of the orders
         """
         for order in self:
             converted = []
-            for line in order.order_line.filtered(lambda sol: not sol.display_type and sol.tax_ids):
+            order_lines = order.order_line if lines is None else order.order_line & lines
+            for line in order_lines.filtered(lambda sol: not sol.display_type and sol.tax_ids):
                 taxes = line.tax_ids
                 if all(tax.price_include == taxes_included for tax in taxes):
                     continue  # Odoo reads the price as the channel meant it

@@ -107,9 +107,13 @@ def to_order(body, known_methods=()):
                 f"{where} (“{name}”) has no SKU: give the product a SKU in Shopify, or correct the payload, "
                 "then retry.",
             )
-        quantity = item.get("quantity")
+        if item.get("current_quantity") == 0 and isinstance(item.get("quantity"), int):
+            continue  # removed by an edit of the order (or refunded before it shipped): no longer ordered
+        # ``quantity`` stays what was first bought; ``current_quantity`` is it after the order's edits.
+        key = "current_quantity" if item.get("current_quantity") is not None else "quantity"
+        quantity = item.get(key)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            raise WebhookInvalid(f"{where}.quantity", f"{where}.quantity must be a whole number greater than 0.")
+            raise WebhookInvalid(f"{where}.{key}", f"{where}.{key} must be a whole number greater than 0.")
         price = decimal(item.get("price"), f"{where}.price")
         allocations = item.get("discount_allocations")
         if isinstance(allocations, list) and allocations:
@@ -128,6 +132,8 @@ def to_order(body, known_methods=()):
                 "name": name or None,
             }
         )
+    if not lines:
+        raise WebhookInvalid("line_items", "Every line of the order was removed (current_quantity 0).")
     order = {
         "external_id": identifier(body.get("id"), "id"),
         "placed_at": iso(utc(body.get("created_at"), "created_at")),
@@ -178,12 +184,29 @@ def reference(body):
     return text(body.get("name")) if isinstance(body, dict) else None
 
 
-def refund_summary(body):
-    """(refund id, [(amount, currency, kind, gateway)] of its successful transactions, note, [(line id, qty)])."""
+def _money(value, field):
+    """A MoneyBag's shop amount (``{"shop_money": {"amount": "4.99"}}``) as a Decimal."""
+    shop = value.get("shop_money") if isinstance(value, dict) else None
+    return decimal(shop.get("amount") if isinstance(shop, dict) else None, f"{field}.shop_money.amount")
+
+
+def refund(body):
+    """A ``refunds/create`` body (the REST ``Refund`` resource) as what the order records and credits.
+
+    :return: {"id", "note", "transactions": [(amount, currency, gateway)], "amount": the refunded money,
+        "items": [{"sku", "name", "quantity", "subtotal", "tax"}], "shipping", "shipping_tax"}. Amounts are
+        Decimals in the shop's currency, in the order's own tax mode (``taxes_included``) as Shopify writes them.
+        The shipping refunded is ``refund_shipping_lines`` (API 2024-10 on), else the ``order_adjustments`` of
+        kind ``shipping_refund`` (negative amounts).
+    """
     body = _object(body)
     transactions = []
     for index, transaction in enumerate(body.get("transactions") or []):
-        if isinstance(transaction, dict) and transaction.get("status") in (None, "success"):
+        if (
+            isinstance(transaction, dict)
+            and transaction.get("status") in (None, "success")
+            and transaction.get("kind") in (None, "refund")
+        ):
             transactions.append(
                 (
                     decimal(transaction.get("amount"), f"transactions[{index}].amount"),
@@ -192,8 +215,39 @@ def refund_summary(body):
                 )
             )
     items = []
-    for item in body.get("refund_line_items") or []:
-        if isinstance(item, dict):
-            line = item.get("line_item") if isinstance(item.get("line_item"), dict) else {}
-            items.append((text(line.get("sku")) or text(line.get("name")) or "?", item.get("quantity")))
-    return text(body.get("id")), transactions, text(body.get("note")), items
+    for index, item in enumerate(body.get("refund_line_items") or []):
+        if not isinstance(item, dict):
+            continue
+        where = f"refund_line_items[{index}]"
+        line = item.get("line_item") if isinstance(item.get("line_item"), dict) else {}
+        quantity = item.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise WebhookInvalid(f"{where}.quantity", f"{where}.quantity must be a whole number, 0 or more.")
+        items.append(
+            {
+                "sku": text(line.get("sku")),
+                "name": text(line.get("name")) or text(line.get("title")) or "?",
+                "quantity": quantity,
+                "subtotal": decimal(item.get("subtotal"), f"{where}.subtotal"),
+                "tax": decimal(item.get("total_tax"), f"{where}.total_tax"),
+            }
+        )
+    shipping = shipping_tax = Decimal(0)
+    shipping_lines = [line for line in body.get("refund_shipping_lines") or [] if isinstance(line, dict)]
+    for index, line in enumerate(shipping_lines):
+        shipping += _money(line.get("subtotal_amount_set"), f"refund_shipping_lines[{index}].subtotal_amount_set")
+        shipping_tax += _money(line.get("tax_amount_set"), f"refund_shipping_lines[{index}].tax_amount_set")
+    if not shipping_lines:
+        for index, adjustment in enumerate(body.get("order_adjustments") or []):
+            if isinstance(adjustment, dict) and adjustment.get("kind") == "shipping_refund":
+                shipping -= decimal(adjustment.get("amount"), f"order_adjustments[{index}].amount")
+                shipping_tax -= decimal(adjustment.get("tax_amount"), f"order_adjustments[{index}].tax_amount")
+    return {
+        "id": identifier(body.get("id"), "id"),
+        "note": text(body.get("note")),
+        "transactions": transactions,
+        "amount": sum((amount for amount, _currency, _gateway in transactions), Decimal(0)),
+        "items": items,
+        "shipping": shipping,
+        "shipping_tax": shipping_tax,
+    }

@@ -151,6 +151,8 @@ def to_order(body, known_methods=()):
         "taxes_included": included,
         "total": number(decimal(body.get("total"), "total")),
         "note": text(body.get("customer_note")),
+        # Not part of API.md (ignored by intake): the refunds made so far, recorded on an existing order.
+        "refunds": refunds(body),
     }
     shipping_lines = [line for line in body.get("shipping_lines") or [] if isinstance(line, dict)]
     if shipping_lines:
@@ -171,3 +173,31 @@ def to_order(body, known_methods=()):
 def reference(body):
     """The order number the shop shows (``number``)."""
     return text(body.get("number")) if isinstance(body, dict) else None
+
+
+def refunds(body):
+    """The refunds an order body lists (``refunds``: ``[{"id", "reason", "total"}]``, totals negative).
+
+    The order body says neither which lines nor how much shipping a refund covers (only the
+    ``/orders/<id>/refunds`` resource does): each refund is its amount and reason.
+
+    :return: [{"id", "note", "amount", "transactions", "items", "shipping", "shipping_tax"}] as
+        ``shopify.refund`` returns, with no items and no shipping
+    """
+    result = []
+    for index, entry in enumerate(_object(body).get("refunds") or []):
+        if not isinstance(entry, dict):
+            raise WebhookInvalid(f"refunds[{index}]", f"refunds[{index}] must be an object.")
+        amount = abs(decimal(entry.get("total"), f"refunds[{index}].total"))
+        result.append(
+            {
+                "id": identifier(entry.get("id"), f"refunds[{index}].id"),
+                "note": text(entry.get("reason")),
+                "amount": amount,
+                "transactions": [(amount, text(body.get("currency")) or "", "")],
+                "items": [],
+                "shipping": Decimal(0),
+                "shipping_tax": Decimal(0),
+            }
+        )
+    return result

@@ -1,0 +1,29 @@
+from odoo import fields, models
+
+
+class AccountMove(models.Model):
+    """A credit note prepared for a refund made on a channel (Shopify, WooCommerce) knows that refund: the same
+    refund never gets a second credit note, also under concurrent webhook deliveries."""
+
+    _inherit = "account.move"
+
+    oms_platform_refund_id = fields.Char(
+        string="Channel Refund ID",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The channel's id of the refund this credit note was prepared for.",
+    )
+    oms_refund_channel_id = fields.Many2one(
+        "oms.channel",
+        string="Refund Channel",
+        readonly=True,
+        copy=False,
+        ondelete="restrict",
+        help="The channel on which the refund of this credit note was made.",
+    )
+
+    _oms_platform_refund_uniq = models.Constraint(
+        "UNIQUE (oms_refund_channel_id, oms_platform_refund_id)",
+        "This channel refund already has a credit note.",
+    )
