@@ -244,6 +244,7 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
         wave = self.wave(self.packed(2, prefix="TOUR-WAVE"))
         wave.name = "TOUR-WAVE"
         self.start_tour("/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_tour", login="oms_user")
+        self.env.invalidate_all()  # the tour wrote through the server's environment
         job = wave.oms_print_job_ids
         self.assertEqual(job.state, "queued")
         self.assertTrue(job._run())
@@ -267,13 +268,14 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
         )
         ticket.sudo().sla_at_risk = True
         self.start_tour("/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_ticket_tour", login="oms_user")
+        self.env.invalidate_all()  # the tour wrote through the server's environment
         self.assertTrue(ticket.first_response_at)
         answer = ticket.message_ids.filtered(lambda m: m.message_type == "comment" and "TOUR-TICKET" in str(m.body))
         self.assertEqual(answer.partner_ids, order.partner_id)
 
 
 # Measured: the two kanban reads, whatever the number of channels and orders (see the test).
-OVERVIEW_QUERY_BUDGET = 27
+OVERVIEW_QUERY_BUDGET = 29
 
 
 @tagged("post_install", "-at_install")
