@@ -17,6 +17,8 @@
         "account",
         "barcodes",
         "resource",
+        # The Order Management dashboard in Odoo's Dashboards app (Community)
+        "spreadsheet_dashboard",
         # OCA (requirements-oca.txt): the job queue for pushes to the platforms, returns
         "queue_job",
         "rma_sale",
@@ -36,6 +38,7 @@
         "data/oms_ticket_data.xml",
         "data/oms_accounting_data.xml",
         "data/oms_poll_data.xml",
+        "data/oms_overview_data.xml",
         "views/oms_channel_views.xml",
         "views/oms_intake_views.xml",
         "views/sale_order_views.xml",
@@ -54,15 +57,22 @@
         "wizards/oms_intake_import_views.xml",
         "wizards/oms_order_hold_views.xml",
         "wizards/oms_pack_views.xml",
+        "views/oms_overview_views.xml",
+        "views/oms_reporting_views.xml",
         "views/oms_menus.xml",
+        "data/oms_dashboard_data.xml",
         "views/oms_accounting_views.xml",
     ],
     "demo": [
         "demo/oms_demo.xml",
         "demo/oms_service_demo.xml",
         "demo/oms_accounting_demo.xml",
+        "demo/oms_overview_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "oms_ecommerce/static/src/overview/**/*",
+        ],
         "web.assets_tests": [
             "oms_ecommerce/static/tests/tours/**/*",
         ],

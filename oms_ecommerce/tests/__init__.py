@@ -9,6 +9,7 @@ from . import (
     test_intake,
     test_labels,
     test_notifications,
+    test_overview,
     test_packing,
     test_parcels,
     test_platform_edits,
