@@ -13,6 +13,7 @@ from . import (
     test_parcels,
     test_platform_webhooks,
     test_portal,
+    test_returns,
     test_rights,
     test_security,
     test_sla,
