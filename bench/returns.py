@@ -13,14 +13,14 @@ delivered quantities) and return 1 mug and 1 tea of each.
 Prints seconds and queries per return of each, and the ratio b/a (time) last.
 
 Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, N (default 200), OMS_BENCH_DB (default
-oms_bench_returns, dropped at the end unless OMS_BENCH_KEEP=1).
+oms_bench_returns, dropped at the end unless OMS_BENCH_KEEP=1), OMS_BENCH_PORT (default 8372: an Odoo
+server serves the label styles to wkhtmltopdf for the approvals, as in bench/labels.py).
 """
 
 import argparse
 import cProfile
 import os
 import pstats
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +37,7 @@ def parse_args():
     )
     parser.add_argument("-n", type=int, default=int(os.environ.get("N", os.environ.get("OMS_BENCH_N", 200))))
     parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB", "oms_bench_returns"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("OMS_BENCH_PORT", 8372)))
     parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
     parser.add_argument("--profile", action="store_true", help="print where (b) spends its time (cProfile)")
     return parser.parse_args()
@@ -48,29 +49,6 @@ def db_args():
         if os.environ.get(env):
             args.append(f"{flag}={os.environ[env]}")
     return args
-
-
-def create_database(opts):
-    subprocess.run(["dropdb", "--if-exists", opts.db], check=True)
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            f"{opts.odoo_src}/odoo-bin",
-            "-d",
-            opts.db,
-            f"--addons-path={opts.addons_path}",
-            "-i",
-            "oms_ecommerce",
-            "--stop-after-init",
-            "--workers=0",
-            "--max-cron-threads=0",
-            "--log-level=warn",
-            *db_args(),
-        ],
-        check=True,
-    )
-    print(f"database {opts.db}: oms_ecommerce installed (no demo) in {time.perf_counter() - started:.0f} s")
 
 
 def payload(index):
@@ -157,9 +135,11 @@ def run(opts):
         carrier = env["delivery.carrier"].create(
             {"name": "Bench Post", "delivery_type": "fixed", "product_id": ship_product.id}
         )
+        journal = env["account.journal"].create({"name": "Bench Payments", "code": "BNPAY", "type": "bank"})
         channel = env["oms.channel"].create(
             {
                 "name": "Bench",
+                "payment_journal_id": journal.id,
                 "code": "bench-returns",
                 "confirm_policy": "manual",
                 "invoice_policy": "shipped",
@@ -168,6 +148,8 @@ def run(opts):
             }
         )
         env.company.email = env.company.email or "shop@example.com"
+        # The return labels of the approvals (setup) are PDFs: wkhtmltopdf loads the styles from the server.
+        env["ir.config_parameter"].set_param("report.url", f"http://127.0.0.1:{opts.port}")
         by_sku = {p.default_code: p for p in products}
         mug, tea = by_sku["BENCH-MUG"], by_sku["BENCH-TEA"]
         # (a) plain Odoo orders, the same shape as the channel's, shipped and invoiced.
@@ -277,16 +259,10 @@ def run(opts):
 
 
 def main():
-    opts = parse_args()
-    create_database(opts)
-    try:
-        run(opts)
-    finally:
-        if not opts.keep:
-            from odoo.sql_db import close_all
+    # The Odoo server that serves the report styles to wkhtmltopdf, as bench/labels.py starts it.
+    import labels
 
-            close_all()
-            subprocess.run(["dropdb", "--if-exists", opts.db], check=False)
+    labels.run_with_server(parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -278,8 +278,8 @@ class Rma(models.Model):
         )
         pickings = (self.delivery_move_ids - moves_before).picking_id
         carrier = self.order_id.carrier_id
-        if carrier:
-            pickings.filtered(lambda p: not p.carrier_id).carrier_id = carrier
+        if carrier:  # the channel's carrier (its mapping), rather than rma_delivery's company default
+            pickings.carrier_id = carrier
         return pickings
 
     def update_replaced_state(self):

@@ -47,7 +47,7 @@ class SaleOrder(models.Model):
         if self.oms_step not in RETURNABLE_STEPS:
             return self.env._("An order can be returned once it has been shipped.")
         deadline = self.oms_return_deadline
-        if not deadline or fields.Datetime.now() > deadline:
+        if not deadline or fields.Datetime.now() >= deadline:
             return self.env._(
                 "The return window of this order (%(days)s days after delivery) is over.",
                 days=self.oms_channel_id.return_window_days,

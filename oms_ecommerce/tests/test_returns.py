@@ -18,7 +18,10 @@ class OmsReturnsCommon(OmsPackingCommon):
     def setUpClass(cls):
         super().setUpClass()
         (cls.mug | cls.tea | cls.carrier.product_id).write({"taxes_id": [fields.Command.clear()]})
-        cls.channel.write({"invoice_policy": "confirmed", "return_window_days": 30})
+        journal = cls.env["account.journal"].create(
+            {"name": "Test Shop Payments", "code": "TSRPY", "type": "bank", "company_id": cls.company.id}
+        )
+        cls.channel.write({"invoice_policy": "confirmed", "payment_journal_id": journal.id, "return_window_days": 30})
         cls.scarf = cls.env["product.product"].create(
             {"name": "OMS Scarf", "default_code": "OMS-SCARF", "type": "consu", "is_storable": True, "list_price": 20}
         )
@@ -33,6 +36,7 @@ class OmsReturnsCommon(OmsPackingCommon):
         if invoice:
             order._oms_invoice()
             self.assertEqual(order.invoice_ids.mapped("state"), ["posted"])
+            self.assertFalse(order.oms_accounting_error)
         return order
 
     def line(self, order, product):
@@ -300,7 +304,9 @@ class TestReturns(OmsReturnsCommon):
             self.env["oms.rma.request"].with_user(self.oms_user).with_context(default_ticket_id=ticket.id).create({})
         )
         self.assertEqual(wizard.order_id, order)
-        wizard.line_ids.filtered(lambda line: line.product_id == self.mug).quantity = 1
+        wizard.line_ids.filtered(lambda line: line.product_id == self.mug).write(
+            {"quantity": 1, "reason": "does_not_fit"}
+        )
         wizard.action_request()
         rma = self.env["rma"].search([("oms_ticket_id", "=", ticket.id)])
         self.assertRecordValues(rma, [{"product_id": self.mug.id, "product_uom_qty": 1, "state": "draft"}])
