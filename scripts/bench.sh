@@ -5,7 +5,8 @@
 #  bench/labels.py   200 shipping labels as one PDF against Odoo's delivery slips, 1,000 as ZPL
 #  bench/webhooks.py 1,000 Shopify orders/create webhooks from 8 senders against the same orders through the API
 #  bench/wave.py     a 100-delivery wave document against Odoo's delivery slips, then a 1,000-delivery wave
-# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave|webhooks]
+#  bench/returns.py  N returns received and credited at once against Odoo's return wizard + credit note
+# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave|webhooks|returns]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_odoo_src
 "$ROOT_DIR/scripts/setup.sh"
@@ -31,5 +32,9 @@ fi
 if [ "$which" = all ] || [ "$which" = webhooks ]; then
     log "bench/webhooks.py"
     "$VENV/bin/python" "$ROOT_DIR/bench/webhooks.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+fi
+if [ "$which" = all ] || [ "$which" = returns ]; then
+    log "bench/returns.py"
+    "$VENV/bin/python" "$ROOT_DIR/bench/returns.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
 fi
 exit $status

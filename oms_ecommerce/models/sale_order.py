@@ -206,6 +206,7 @@ class SaleOrder(models.Model):
         "oms_delayed",
         "oms_delivered_at",
         "picking_ids.state",
+        "picking_ids.move_ids.state",
         "picking_ids.batch_id",
         "picking_ids.move_line_ids.result_package_id",
     )

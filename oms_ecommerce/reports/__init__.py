@@ -1,1 +1,1 @@
-from . import manifest, oms_channel_margin, packing_slip, shipping_label, wave_pick_list
+from . import manifest, oms_channel_margin, packing_slip, rma_label, shipping_label, wave_pick_list

@@ -16,6 +16,7 @@ from . import (
     test_platform_poll,
     test_platform_webhooks,
     test_portal,
+    test_returns,
     test_rights,
     test_security,
     test_sla,

@@ -6,4 +6,6 @@ from . import (
     oms_order_hold,
     oms_pack,
     oms_payout_import,
+    oms_rma_receive,
+    oms_rma_request,
 )
