@@ -2,6 +2,7 @@ from . import (
     account_bank_statement_line,
     delivery_carrier,
     delivery_carrier_accounting,
+    ir_actions_report,
     mail_template,
     oms_channel,
     oms_channel_accounting,
