@@ -15,9 +15,10 @@ At each size, measured in this process:
 - the order desk, as a user of the desk (oms manager): the list's first page (80 rows, the list
   view's fields), the kanban's columns by step and the first column's cards, the Late filter's first
   page: queries and server ms each;
-- the scans of the scheduled actions: delay detection and confirm-by reminders run for real (their
-  default batch, rolled back afterwards); the step emails' and the accounting cron's searches (the
-  generated orders have no lines to invoice, so only what the cron reads is measured): ms and rows;
+- the scans of the scheduled actions: the search of each (delay detection, confirm-by reminders, step
+  emails, invoicing and channel payments: ms, queries and rows due), and delay detection and confirm-by
+  reminders run for real on a batch of 50 due orders (rolled back afterwards; the generated orders have
+  no lines to invoice, so the accounting cron's work is not run, only what it reads);
 - at the largest size, EXPLAIN ANALYZE of each scan with the partial indexes of oms_ecommerce and,
   in the same transaction, without them (dropped, then rolled back).
 
@@ -38,11 +39,39 @@ import intake as intake_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 INDEXES = (
-    "sale_order__oms_delay_scan_idx",
-    "sale_order__oms_confirm_scan_idx",
-    "sale_order__oms_invoice_scan_idx",
-    "sale_order__oms_payment_scan_idx",
+    "sale_order_oms_delay_scan_idx",
+    "sale_order_oms_confirm_scan_idx",
+    "sale_order_oms_invoice_scan_idx",
+    "sale_order_oms_payment_scan_idx",
 )
+
+
+BATCH = 50  # the scheduled actions run for real on this many due orders (their default batch is 1,000 / 500)
+
+
+def DELAY_DOMAIN():  # what _cron_oms_detect_delays searches
+    from odoo.fields import Datetime
+
+    return [
+        ("oms_channel_id", "!=", False),
+        ("oms_delayed", "=", False),
+        ("oms_ship_outcome", "=", False),
+        ("oms_ship_by", "<", Datetime.now()),
+        ("state", "in", ("draft", "sent", "sale")),
+        ("oms_step", "not in", ("shipped", "delivered", "cancelled", "returned")),
+    ]
+
+
+def CONFIRM_DOMAIN():  # what _cron_oms_confirm_overdue searches
+    from odoo.fields import Datetime
+
+    return [
+        ("oms_channel_id", "!=", False),
+        ("state", "in", ("draft", "sent")),
+        ("oms_hold", "=", False),
+        ("oms_confirm_overdue", "=", False),
+        ("oms_confirm_by", "<", Datetime.now()),
+    ]
 
 
 def parse_args():
@@ -212,8 +241,10 @@ def measure_size(registry, ctx, args, size, payloads):
 
     admin = ctx["admin_id"]
     scans = {
-        "delay detection": lambda env: env["sale.order"]._cron_oms_detect_delays(),
-        "confirm-by reminders": lambda env: env["sale.order"]._cron_oms_confirm_overdue(),
+        "delay detection (search)": lambda env: env["sale.order"].search_count(DELAY_DOMAIN()),
+        "delay detection, batch of 50": lambda env: env["sale.order"]._cron_oms_detect_delays(limit=BATCH),
+        "confirm-by reminders (search)": lambda env: env["sale.order"].search_count(CONFIRM_DOMAIN()),
+        "confirm-by, batch of 50": lambda env: env["sale.order"]._cron_oms_confirm_overdue(limit=BATCH),
         "step emails (search)": lambda env: env["oms.order.step"].search_count(
             [("notification", "in", ("pending", "waiting"))]
         ),
@@ -235,34 +266,14 @@ def plan_nodes(node):
 def explain(registry, ctx):
     """EXPLAIN ANALYZE of each scan's search, with the partial indexes and without them."""
     from odoo import api
-    from odoo.fields import Datetime
 
     out = []
     with registry.cursor() as cr:
         env = api.Environment(cr, ctx["admin_id"], {})
         Order = env["sale.order"]
         searches = {
-            "delay detection": Order._search(
-                [
-                    ("oms_channel_id", "!=", False),
-                    ("oms_delayed", "=", False),
-                    ("oms_ship_outcome", "=", False),
-                    ("oms_ship_by", "<", Datetime.now()),
-                    ("state", "in", ("draft", "sent", "sale")),
-                    ("oms_step", "not in", ("shipped", "delivered", "cancelled", "returned")),
-                ],
-                limit=1000,
-            ),
-            "confirm-by reminders": Order._search(
-                [
-                    ("oms_channel_id", "!=", False),
-                    ("state", "in", ("draft", "sent")),
-                    ("oms_hold", "=", False),
-                    ("oms_confirm_overdue", "=", False),
-                    ("oms_confirm_by", "<", Datetime.now()),
-                ],
-                limit=500,
-            ),
+            "delay detection": Order._search(DELAY_DOMAIN(), limit=1000),
+            "confirm-by reminders": Order._search(CONFIRM_DOMAIN(), limit=500),
             "invoicing": Order._search(Order._oms_invoice_due_domain(), order="id"),
             "payments": Order._search(Order._oms_payment_due_domain(), order="id"),
         }
@@ -338,8 +349,10 @@ def main():
                 seconds, queries = figures[name]
                 say(f"  {name + ', first page':<30} {1000 * seconds:7.1f} ms, {queries} queries")
             for name in (
-                "delay detection",
-                "confirm-by reminders",
+                "delay detection (search)",
+                "delay detection, batch of 50",
+                "confirm-by reminders (search)",
+                "confirm-by, batch of 50",
                 "step emails (search)",
                 "invoicing (search)",
                 "payments (search)",
@@ -355,7 +368,7 @@ def main():
             f"ratio {args.sizes[-1]}/{args.sizes[0]}: intake={large['intake'][0] / small['intake'][0]:.2f} "
             f"(goal <= 1.2), desk list={large['desk list'][0] / small['desk list'][0]:.2f}, "
             f"kanban={large['desk kanban'][0] / small['desk kanban'][0]:.2f}, "
-            f"delay scan={large['delay detection'][0] / small['delay detection'][0]:.2f} "
+            f"delay scan={large['delay detection (search)'][0] / small['delay detection (search)'][0]:.2f} "
             f"(for {args.sizes[-1] // args.sizes[0]}x the orders and due)"
         )
     finally:
