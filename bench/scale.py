@@ -46,6 +46,7 @@ INDEXES = (
 )
 
 
+COUNT_LIMIT = 10001  # what the web client asks a list to count up to (web's DEFAULT_COUNT_LIMIT + 1)
 BATCH = 50  # the scheduled actions run for real on this many due orders (their default batch is 1,000 / 500)
 
 
@@ -219,19 +220,23 @@ def measure_size(registry, ctx, args, size, payloads):
 
     def desk_list(env):
         spec = desk_fields(env, "oms_ecommerce.sale_order_view_list_oms")
-        return len(env["sale.order"].web_search_read(desk_domain, spec, limit=80)["records"])
+        return len(env["sale.order"].web_search_read(desk_domain, spec, limit=80, count_limit=COUNT_LIMIT)["records"])
 
     def desk_kanban(env):
         spec = desk_fields(env, "oms_ecommerce.sale_order_view_kanban_oms")
         Order = env["sale.order"].with_context(read_group_expand=True)
         groups = Order.formatted_read_group(desk_domain, ["oms_step"], ["__count"])
         first = next(group for group in groups if group["__count"])
-        cards = Order.web_search_read([*desk_domain, ("oms_step", "=", first["oms_step"])], spec, limit=40)
+        cards = Order.web_search_read(
+            [*desk_domain, ("oms_step", "=", first["oms_step"])], spec, limit=40, count_limit=COUNT_LIMIT
+        )
         return len(groups), len(cards["records"])
 
     def desk_late(env):
         spec = desk_fields(env, "oms_ecommerce.sale_order_view_list_oms")
-        late = env["sale.order"].web_search_read([*desk_domain, ("oms_delayed", "=", True)], spec, limit=80)
+        late = env["sale.order"].web_search_read(
+            [*desk_domain, ("oms_delayed", "=", True)], spec, limit=80, count_limit=COUNT_LIMIT
+        )
         return len(late["records"])
 
     for name, func in (("desk list", desk_list), ("desk kanban", desk_kanban), ("desk late", desk_late)):
@@ -290,7 +295,11 @@ def explain(registry, ctx):
                     {
                         f"{node['Node Type']} {node.get('Index Name', '')}".strip()
                         for node in plan_nodes(plan["Plan"])
-                        if "Scan" in node["Node Type"] and node.get("Relation Name") == "sale_order"
+                        if "Scan" in node["Node Type"]
+                        and (
+                            node.get("Relation Name") == "sale_order"
+                            or node.get("Index Name", "").startswith("sale_order")
+                        )
                     }
                 )
                 out.append(
