@@ -27,6 +27,7 @@ class TestOrderDeskTours(HttpCase, OmsCommon):
         self.assertEqual(confirmed.notification, "pending", "the step-email cron composes it right after")
         self.env["oms.order.step"]._cron_oms_notify_pending()
         self.assertEqual(confirmed.notification, "sent")
+        self.assertIn("is confirmed and is being prepared", str(confirmed.mail_message_id.body))
 
 
 @tagged("post_install", "-at_install")
