@@ -3,6 +3,7 @@ from . import (
     account_move,
     delivery_carrier,
     delivery_carrier_accounting,
+    ir_actions_report,
     mail_template,
     oms_channel,
     oms_channel_accounting,

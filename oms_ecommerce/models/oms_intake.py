@@ -446,8 +446,10 @@ class OmsIntake(models.Model):
         :param payloads: raw payloads (bytes or str as received, or already parsed objects)
         """
         now = fields.Datetime.now()
+        # Its chatter starts with what came of it (order created, or why not): no "created" log, and the
+        # integration user does not follow every intake it stores.
         with self._oms_processing():
-            return self.create(
+            return self.with_context(mail_create_nolog=True, mail_create_nosubscribe=True).create(
                 [
                     {"channel_id": channel.id, "source": source, "received_at": now, **self._payload_values(raw)}
                     for raw in payloads
@@ -513,7 +515,7 @@ class OmsIntake(models.Model):
         }
         try:
             with self.env.cr.savepoint(), self._oms_processing():
-                intake = self.create(vals)
+                intake = self.with_context(mail_create_nolog=True, mail_create_nosubscribe=True).create(vals)
         except psycopg2.errors.UniqueViolation as exc:
             if "webhook_" not in str(exc):
                 raise
@@ -631,9 +633,10 @@ class OmsIntake(models.Model):
             try:
                 with self.env.cr.savepoint():
                     vals = intake._prepare_order_values(data)
-                    # No "you were assigned" email to the channel responsible for every order that comes in.
+                    # No "you were assigned" email to the channel responsible for every order that comes in;
+                    # the order's first chatter line is "received from channel …" (_set_done), not "created".
                     order = SaleOrder.with_context(
-                        mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
+                        mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True, mail_create_nolog=True
                     ).create(vals)
                     order._oms_apply_channel_prices(bool(data.get("taxes_included")))
             except IntakeMappingError as exc:

@@ -125,6 +125,17 @@ class SaleOrder(models.Model):
         "UNIQUE (oms_channel_id, oms_external_id)",
         "This channel already has an order with this external id.",
     )
+    # The scheduled actions that scan orders read only the few that may be due: shipped, cancelled and
+    # flagged orders (nearly all of them, as the database grows) are outside these partial indexes. Each
+    # WHERE is the SQL the cron's domain becomes, so that PostgreSQL can prove the index covers the query.
+    _oms_delay_scan_idx = models.Index(
+        "(oms_ship_by) WHERE oms_channel_id IS NOT NULL AND oms_delayed IS NOT TRUE AND oms_ship_outcome IS NULL "
+        "AND state IN ('draft', 'sent', 'sale')"
+    )
+    _oms_confirm_scan_idx = models.Index(
+        "(oms_confirm_by) WHERE oms_channel_id IS NOT NULL AND oms_confirm_overdue IS NOT TRUE "
+        "AND oms_hold IS NOT TRUE AND state IN ('draft', 'sent')"
+    )
 
     # ------------------------------------------------------------------
     # Steps read left to right: grouped in the order of an order's life, not alphabetically
@@ -282,14 +293,22 @@ class SaleOrder(models.Model):
             )
 
     def _action_confirm(self):
-        # Recorded first: launching the stock rules may reserve the delivery at once (processing).
-        self._oms_record_step("confirmed")
+        """Confirm; for the channel orders, set-based: one lock, the reminders removed in one go, and the
+        steps reached (confirmed, then processing when the stock rules reserved at once) recorded together
+        at the end, once per order and step. The customer's confirmation email is composed by the
+        step-email cron right after the transaction (see ``oms.order.step._oms_notify_soon``): whoever
+        confirms does not wait for it."""
         channel_orders = self.filtered("oms_channel_id")
-        if channel_orders:
-            channel_orders.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
-            channel_orders.filtered("oms_confirm_overdue").sudo().oms_confirm_overdue = False
-        res = super()._action_confirm()
-        self._oms_reach_steps()
+        if not channel_orders:
+            return super()._action_confirm()
+        channel_orders._oms_lock()
+        channel_orders.filtered("oms_confirm_overdue").sudo().oms_confirm_overdue = False
+        confirming = frozenset(self.env.context.get("oms_confirming_ids", ())) | frozenset(channel_orders.ids)
+        # The stock rules may reserve at once; the step of these orders is recorded below, not there.
+        res = super(SaleOrder, self.with_context(oms_confirming_ids=confirming))._action_confirm()
+        channel_orders.with_context(oms_notify_in_background=True)._oms_reach_steps(before=["confirmed"], locked=True)
+        # Last: deleting records empties the ORM's cache, whatever was read before would be read again.
+        channel_orders.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
         return res
 
     def _action_cancel(self):
@@ -302,19 +321,35 @@ class SaleOrder(models.Model):
 
         Steps are the system's: written with sudo once the caller did its checks. The orders are locked
         first, so that two transactions recording the same step do not both insert it."""
-        orders = self.filtered("oms_channel_id")
+        self._oms_record_steps({order: [step] for order in self}, at=at)
+
+    def _oms_record_steps(self, steps_by_order, at=None, locked=False):
+        """Record the steps ``{order: [step, …]}`` reached by channel orders, in the given order, at once:
+        one lock, one look-up of the steps already recorded, one insert (once per order and step).
+
+        :param locked: the caller locked the orders already (``_oms_lock``) in this transaction
+        """
+        orders = self.browse([order.id for order, steps in steps_by_order.items() if steps]).filtered("oms_channel_id")
         if not orders:
             return
-        orders._oms_lock()
+        if not locked:
+            orders._oms_lock()
+        wanted = {step for order in orders for step in steps_by_order[order]}
         Step = self.env["oms.order.step"].sudo()
-        reached = set(Step.search([("order_id", "in", orders.ids), ("step", "=", step)]).mapped("order_id").ids)
-        Step.create(
-            [
-                {"order_id": order.id, "step": step, "at": at or fields.Datetime.now()}
-                for order in orders
-                if order.id not in reached
-            ]
+        reached = set(
+            Step.search_fetch(
+                [("order_id", "in", orders.ids), ("step", "in", list(wanted))], ["order_id", "step"]
+            ).mapped(lambda s: (s.order_id.id, s.step))
         )
+        now = fields.Datetime.now()
+        vals_list = []
+        for order in orders:
+            for step in steps_by_order[order]:
+                if (order.id, step) not in reached:
+                    reached.add((order.id, step))
+                    vals_list.append({"order_id": order.id, "step": step, "at": at or now})
+        if vals_list:
+            Step.create(vals_list)
 
     # ------------------------------------------------------------------
     # The vendor confirms
@@ -402,12 +437,27 @@ class SaleOrder(models.Model):
         auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
         confirmed = auto._oms_confirm_safely()
         # The responsible sees the reminders in their activities; one email per order received would be noise.
-        for order in (self - confirmed).with_context(mail_activity_quick_update=True):
-            order.activity_schedule(
-                "oms_ecommerce.mail_activity_type_oms_confirm",
-                date_deadline=fields.Date.to_date(order.oms_confirm_by),
-                summary=_("Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)),
-                user_id=(order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+        # What activity_schedule() does, for all the orders at once (each has its own deadline).
+        todo = self - confirmed
+        activity_type = self.env.ref("oms_ecommerce.mail_activity_type_oms_confirm", raise_if_not_found=False)
+        if todo and activity_type:
+            model_id = self.env["ir.model"]._get_id(self._name)
+            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
+                [
+                    {
+                        "activity_type_id": activity_type.id,
+                        "automated": True,
+                        "res_model_id": model_id,
+                        "res_id": order.id,
+                        "date_deadline": fields.Date.to_date(order.oms_confirm_by),
+                        "summary": _(
+                            "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
+                        ),
+                        "note": activity_type.default_note,
+                        "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+                    }
+                    for order in todo
+                ]
             )
 
     def _oms_confirm_safely(self):
@@ -476,11 +526,21 @@ class SaleOrder(models.Model):
             )
         return len(overdue)
 
-    def _oms_reach_steps(self):
-        """Record in the history the step each channel order of ``self`` is now at (once per step)."""
-        self.flush_recordset(["oms_step"])
-        for step in set(self.filtered("oms_channel_id").mapped("oms_step")):
-            self.filtered(lambda o, step=step: o.oms_step == step)._oms_record_step(step)
+    def _oms_reach_steps(self, before=(), locked=False):
+        """Record in the history the step each channel order of ``self`` is now at (once per step).
+
+        :param before: steps reached on the way, recorded first (e.g. ``confirmed`` before ``processing``)
+        :param locked: the caller locked the orders already in this transaction
+        """
+        confirming = self.env.context.get("oms_confirming_ids")
+        orders = self.filtered(lambda o: o.oms_channel_id and (not confirming or o.id not in confirming))
+        if not orders:
+            return
+        orders.flush_recordset(["oms_step"])
+        orders._oms_record_steps(
+            {order: list(dict.fromkeys(step for step in (*before, order.oms_step) if step)) for order in orders},
+            locked=locked,
+        )
 
     def action_oms_hold(self):
         """Ask for the reason, then put the orders on hold."""

@@ -42,6 +42,16 @@ class SaleOrder(models.Model):
     oms_payout_line_ids = fields.One2many(
         "oms.payout.line", "order_id", string="Payout Lines", readonly=True, groups="base.group_user"
     )
+
+    # The accounting cron reads only the orders that may be due (see sale_order.py for the scans' indexes):
+    # to invoice, and paid without a channel payment entry yet.
+    _oms_invoice_scan_idx = models.Index(
+        "(id) WHERE oms_channel_id IS NOT NULL AND invoice_status = 'to invoice' AND state = 'sale'"
+    )
+    _oms_payment_scan_idx = models.Index(
+        "(id) WHERE oms_channel_id IS NOT NULL AND oms_payment_id IS NULL AND oms_payment_status = 'paid' "
+        "AND state = 'sale'"
+    )
     oms_paid_out = fields.Boolean(
         string="Paid Out",
         compute="_compute_oms_paid_out",

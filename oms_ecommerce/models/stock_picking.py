@@ -556,11 +556,15 @@ class StockPicking(models.Model):
         self.sudo().write({field: fields.Datetime.now()})
         return reprinted
 
-    def _oms_label_pages(self):
-        """{delivery: its label pages}: one wkhtmltopdf run for all of ``self``, one page per parcel."""
-        pdf, _type = self.env["ir.actions.report"]._render_qweb_pdf(
-            "oms_ecommerce.action_report_shipping_label", self.ids
-        )
+    def _oms_label_pages(self, pdf=None):
+        """{delivery: its label pages}: one wkhtmltopdf run for all of ``self``, one page per parcel.
+
+        :param pdf: the labels of ``self`` already rendered, in this order
+        """
+        if pdf is None:
+            pdf, _type = self.env["ir.actions.report"]._render_qweb_pdf(
+                "oms_ecommerce.action_report_shipping_label", self.ids
+            )
         pages = list(PdfReader(io.BytesIO(pdf)).pages)
         result, index = {}, 0
         for picking in self:
@@ -571,11 +575,15 @@ class StockPicking(models.Model):
             raise UserError(_("The labels of %(count)s deliveries do not have one page per parcel.", count=len(self)))
         return result
 
-    def _oms_slip_pages(self):
-        """{delivery: its packing slip pages}: one wkhtmltopdf run; a long slip may take several pages."""
-        pdf, _type = self.env["ir.actions.report"]._render_qweb_pdf(
-            "oms_ecommerce.action_report_packing_slip", self.ids
-        )
+    def _oms_slip_pages(self, pdf=None):
+        """{delivery: its packing slip pages}: one wkhtmltopdf run; a long slip may take several pages.
+
+        :param pdf: the packing slips of ``self`` already rendered, in this order
+        """
+        if pdf is None:
+            pdf, _type = self.env["ir.actions.report"]._render_qweb_pdf(
+                "oms_ecommerce.action_report_packing_slip", self.ids
+            )
         pages = list(PdfReader(io.BytesIO(pdf)).pages)
         if len(pages) == len(self):  # one page per slip, the usual case: no need to read the pages
             return {picking: [page] for picking, page in zip(self, pages, strict=True)}

@@ -97,7 +97,8 @@ class StockPickingBatch(models.Model):
     def _oms_wave_pdf(self, content="all", reverse=False, reprint=False, progress=None):
         """The wave's document: a pick list, then for each delivery its packing slip and its labels.
 
-        Slips and labels are rendered PRINT_CHUNK deliveries per wkhtmltopdf run and merged page by page.
+        Slips and labels are rendered PRINT_CHUNK deliveries per wkhtmltopdf run, the runs in parallel
+        (``ir.actions.report._oms_render_pdfs``), and merged page by page.
         :param content: ``all``, ``labels`` or ``slips``
         :param reverse: pages in reverse order, for printers that stack face up
         :param progress: called with (done, total) deliveries after each chunk
@@ -113,27 +114,42 @@ class StockPickingBatch(models.Model):
                     reasons=", ".join(f"{p.name} ({why})" for p, why in skipped.items()) or self.env._("no delivery"),
                 )
             )
-        pages = []
+        # One report per wkhtmltopdf run: the pick list, then per PRINT_CHUNK deliveries their slips and their
+        # labels; the runs convert in parallel while the next report's HTML is rendered.
+        quiet = selected.with_context(oms_print_log=False)  # the prints are logged once, for the whole document
+        chunks = [quiet[start : start + PRINT_CHUNK] for start in range(0, len(quiet), PRINT_CHUNK)]
+        jobs, chunk_of_job = [], []
         if content != "labels":  # a label printer gets labels only
-            pick_list, _type = self.env["ir.actions.report"]._render_qweb_pdf(
-                "oms_ecommerce.action_report_wave_pick_list",
-                self.ids,
-                data={"picking_ids": selected.ids, "skipped": {p.id: why for p, why in skipped.items()}},
+            jobs.append(
+                (
+                    "oms_ecommerce.action_report_wave_pick_list",
+                    self.ids,
+                    {"picking_ids": selected.ids, "skipped": {p.id: why for p, why in skipped.items()}},
+                )
             )
-            pages = list(PdfReader(io.BytesIO(pick_list)).pages)
-        done = 0
-        # The prints are logged once, for the whole document, when it is complete.
-        quiet = selected.with_context(oms_print_log=False)
-        for start in range(0, len(quiet), PRINT_CHUNK):
-            chunk = quiet[start : start + PRINT_CHUNK]
-            slip_pages = chunk._oms_slip_pages() if content != "labels" else {}
-            label_pages = chunk._oms_label_pages() if content != "slips" else {}
+            chunk_of_job.append(None)
+        for chunk in chunks:
+            if content != "labels":
+                jobs.append(("oms_ecommerce.action_report_packing_slip", chunk.ids, None))
+                chunk_of_job.append(chunk)
+            if content != "slips":
+                jobs.append(("oms_ecommerce.action_report_shipping_label", chunk.ids, None))
+                chunk_of_job.append(chunk)
+
+        def jobs_done(count):
+            if progress:
+                done = chunk_of_job[count - 1]
+                if done and (count == len(jobs) or chunk_of_job[count] != done):  # the chunk's last report
+                    progress(sum(len(c) for c in chunks[: chunks.index(done) + 1]), len(selected))
+
+        pdfs = iter(self.env["ir.actions.report"]._oms_render_pdfs(jobs, progress=jobs_done))
+        pages = list(PdfReader(io.BytesIO(next(pdfs))).pages) if content != "labels" else []
+        for chunk in chunks:
+            slip_pages = chunk._oms_slip_pages(next(pdfs)) if content != "labels" else {}
+            label_pages = chunk._oms_label_pages(next(pdfs)) if content != "slips" else {}
             for picking in chunk:
                 pages += slip_pages.get(picking, [])
                 pages += label_pages.get(picking, [])
-            done += len(chunk)
-            if progress:
-                progress(done, len(selected))
         if reverse:
             pages.reverse()
         writer = PdfWriter()

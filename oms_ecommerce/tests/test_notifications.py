@@ -55,6 +55,11 @@ class TestStepNotifications(OmsCommon):
     def test_each_step_once(self):
         order = self._order("n-2")
         order.action_confirm()  # confirmed, then processing (not a customer email)
+        # Whoever confirms does not wait for the email: the step-email cron composes it right after.
+        confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
+        self.assertEqual(confirmed.notification, "pending")
+        self.assertEqual(len(self._mails(order)), 1)
+        self.env["oms.order.step"]._cron_oms_notify_pending()
         self.assertEqual(
             self._mails(order).mapped("subject"),
             ["Test Shop: we received your order (n-2)", "Test Shop: your order is confirmed (n-2)"],
@@ -69,6 +74,7 @@ class TestStepNotifications(OmsCommon):
         self.channel.notify_packed = True
         order = self._order("n-8")
         order.action_confirm()
+        self.env["oms.order.step"]._cron_oms_notify_pending()  # the confirmation email, right after
         picking = order.picking_ids
         picking.move_line_ids._put_in_pack()
         picking.carrier_tracking_ref = "TRK42"
@@ -165,6 +171,7 @@ class TestStepNotifications(OmsCommon):
         self.assertEqual(self._mails(order).recipient_ids, order.partner_id, "delivery contact has no email")
         order.partner_shipping_id.email = "bob@example.com"
         order.action_confirm()
+        self.env["oms.order.step"]._cron_oms_notify_pending()  # the confirmation email, right after
         self.assertEqual(self._mails(order)[-1].recipient_ids, order.partner_shipping_id)
         # An employee ordering on the web shop with their work email is not emailed by the OMS.
         employee = self.oms_user.partner_id

@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Scale benchmark of oms_ecommerce: do costs stay flat as the database grows (issue 16, section 3)?
+
+One throwaway database (``oms_bench_scale``, dropped at the end unless OMS_BENCH_KEEP=1), oms_ecommerce
+installed without demo data, then grown to each size of OMS_SCALE_SIZES (default 1000,100000) channel
+orders. The orders are generated set-based in SQL (INSERT … SELECT generate_series, a few statements per
+size; the time is printed): one customer per 5 orders, orders in every step with the step history they
+reached (received … delivered, cancelled), and 1 % due for each scan:
+received orders past their confirm-by, confirmed orders past their ship-by, steps whose email is pending,
+shipped orders to invoice, invoiced paid orders without a channel payment entry.
+
+At each size, measured in this process:
+- intake: ``oms.intake._receive`` of 30 fresh orders one by one (3 lines each, existing customers
+  found by email): ms and queries per order;
+- the order desk, as a user of the desk (oms manager): the list's first page (80 rows, the list
+  view's fields), the kanban's columns by step and the first column's cards, the Late filter's first
+  page: queries and server ms each;
+- the scans of the scheduled actions: the search of each (delay detection, confirm-by reminders, step
+  emails, invoicing and channel payments: ms, queries and rows due), and delay detection and confirm-by
+  reminders run for real on a batch of 50 due orders (rolled back afterwards; the generated orders have
+  no lines to invoice, so the accounting cron's work is not run, only what it reads);
+- at the largest size, EXPLAIN ANALYZE of each scan with the partial indexes of oms_ecommerce and,
+  in the same transaction, without them (dropped, then rolled back).
+
+The last line: ``ratio 100000/1000: intake=… (goal <= 1.2), desk list=…, delay scan=…``.
+Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, OMS_SCALE_SIZES, OMS_BENCH_DB, OMS_BENCH_KEEP=1.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import intake as intake_bench
+
+ROOT = Path(__file__).resolve().parent.parent
+INDEXES = (
+    "sale_order_oms_delay_scan_idx",
+    "sale_order_oms_confirm_scan_idx",
+    "sale_order_oms_invoice_scan_idx",
+    "sale_order_oms_payment_scan_idx",
+)
+
+
+COUNT_LIMIT = 10001  # what the web client asks a list to count up to (web's DEFAULT_COUNT_LIMIT + 1)
+BATCH = 50  # the scheduled actions run for real on this many due orders (their default batch is 1,000 / 500)
+
+
+def DELAY_DOMAIN():  # what _cron_oms_detect_delays searches
+    from odoo.fields import Datetime
+
+    return [
+        ("oms_channel_id", "!=", False),
+        ("oms_delayed", "=", False),
+        ("oms_ship_outcome", "=", False),
+        ("oms_ship_by", "<", Datetime.now()),
+        ("state", "in", ("draft", "sent", "sale")),
+        ("oms_step", "not in", ("shipped", "delivered", "cancelled", "returned")),
+    ]
+
+
+def CONFIRM_DOMAIN():  # what _cron_oms_confirm_overdue searches
+    from odoo.fields import Datetime
+
+    return [
+        ("oms_channel_id", "!=", False),
+        ("state", "in", ("draft", "sent")),
+        ("oms_hold", "=", False),
+        ("oms_confirm_overdue", "=", False),
+        ("oms_confirm_by", "<", Datetime.now()),
+    ]
+
+
+def parse_args():
+    odoo_src = os.environ.get("ODOO_SRC") or "/opt/odoo19"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("OMS_SCALE_SIZES") or "1000,100000")
+    parser.add_argument("--intake", type=int, default=30, help="orders received one by one per size")
+    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB") or "oms_bench_scale")
+    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
+    parser.add_argument("--reuse", action="store_true", default=os.environ.get("OMS_BENCH_REUSE") == "1")
+    parser.add_argument("--odoo-src", default=odoo_src)
+    parser.add_argument(
+        "--addons-path", default=os.environ.get("ADDONS_PATH") or f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons"
+    )
+    parser.add_argument("--db-host", default=os.environ.get("PGHOST") or None)
+    parser.add_argument("--db-port", type=int, default=int(os.environ.get("PGPORT") or 5432))
+    parser.add_argument("--db-user", default=os.environ.get("PGUSER") or None)
+    args = parser.parse_args()
+    args.sizes = sorted(int(size) for size in args.sizes.split(","))
+    return args
+
+
+def say(*parts):
+    print(*parts, flush=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Generation, set-based
+# ----------------------------------------------------------------------------------------------
+GENERATE = """
+-- Customers: one per 5 orders.
+INSERT INTO res_partner (name, complete_name, email, email_normalized, type, active, is_company, lang,
+                         company_id, customer_rank, create_date, write_date, autopost_bills)
+SELECT 'Scale Customer ' || n, 'Scale Customer ' || n, 'scale' || n || '@example.com',
+       'scale' || n || '@example.com', 'contact', TRUE, FALSE, 'en_US', NULL, 1, now(), now(), 'ask'
+FROM generate_series(%(p_from)s, %(p_to)s) AS n;
+
+-- Orders: kind k = n %% 100 sets the step; 0 to 4 are the 1 %% due of each scan.
+INSERT INTO sale_order (name, company_id, partner_id, partner_invoice_id, partner_shipping_id, currency_id,
+                        date_order, picking_policy, state, user_id, create_date, write_date, create_uid, write_uid,
+                        oms_channel_id, oms_external_id, oms_placed_at, oms_step, oms_ship_by, oms_confirm_by,
+                        oms_delayed, oms_ship_outcome, oms_confirm_overdue, oms_hold, invoice_status,
+                        oms_payment_status, amount_untaxed, amount_tax, amount_total, delivery_status)
+SELECT 'SC' || lpad(n::text, 7, '0'), %(company)s, p.id, p.id, p.id, %(currency)s,
+       now() - make_interval(mins => (%(to)s - n)::int), 'direct',
+       CASE WHEN k = 0 OR (k BETWEEN 5 AND 6) THEN 'draft' WHEN k BETWEEN 90 AND 94 THEN 'cancel' ELSE 'sale' END,
+       %(uid)s, now(), now(), %(uid)s, %(uid)s,
+       %(channel)s, 'scale-' || n, now() - make_interval(mins => (%(to)s - n)::int),
+       CASE WHEN k = 0 OR (k BETWEEN 5 AND 6) THEN 'received'
+            WHEN k = 1 OR (k BETWEEN 7 AND 8) THEN 'confirmed'
+            WHEN k BETWEEN 9 AND 10 THEN 'processing'
+            WHEN k BETWEEN 11 AND 12 THEN 'packed'
+            WHEN k BETWEEN 90 AND 94 THEN 'cancelled'
+            WHEN k BETWEEN 2 AND 4 OR k BETWEEN 13 AND 40 THEN 'shipped'
+            ELSE 'delivered' END,
+       CASE WHEN k = 1 THEN now() - interval '1 hour' ELSE now() + interval '2 days' END
+           - CASE WHEN k >= 13 AND k NOT BETWEEN 90 AND 94 THEN interval '30 days' ELSE interval '0' END,
+       CASE WHEN k = 0 THEN now() - interval '1 hour' ELSE now() + interval '1 day' END,
+       FALSE,
+       CASE WHEN k BETWEEN 2 AND 4 OR (k >= 13 AND k NOT BETWEEN 90 AND 94) THEN 'on_time' END,
+       FALSE, FALSE,
+       CASE WHEN k = 2 THEN 'to invoice' WHEN k IN (0, 5, 6) OR k BETWEEN 90 AND 94 THEN 'no' ELSE 'invoiced' END,
+       CASE WHEN k = 3 THEN 'paid' ELSE 'cod' END,
+       30, 0, 30, 'full'
+FROM generate_series(%(from)s, %(to)s) AS n
+CROSS JOIN LATERAL (SELECT n %% 100 AS k) AS kind
+JOIN res_partner p ON p.email_normalized = 'scale' || (n / 5 + 1) || '@example.com';
+
+-- The steps each order reached; 1 %% of the orders have their last step's email pending (k = 4).
+INSERT INTO oms_order_step (order_id, company_id, step, at, notification, create_date, write_date, create_uid,
+                            write_uid)
+SELECT o.id, o.company_id, s.step, o.oms_placed_at + make_interval(hours => s.pos::int),
+       CASE WHEN substring(o.oms_external_id FROM 7)::int %% 100 = 4 AND s.step = o.oms_step
+            THEN 'pending' ELSE 'sent' END,
+       now(), now(), %(uid)s, %(uid)s
+FROM sale_order o
+CROSS JOIN LATERAL unnest(
+    CASE o.oms_step
+        WHEN 'received' THEN ARRAY['received']
+        WHEN 'confirmed' THEN ARRAY['received', 'confirmed']
+        WHEN 'processing' THEN ARRAY['received', 'confirmed', 'processing']
+        WHEN 'packed' THEN ARRAY['received', 'confirmed', 'processing', 'packed']
+        WHEN 'shipped' THEN ARRAY['received', 'confirmed', 'processing', 'packed', 'shipped']
+        WHEN 'delivered' THEN ARRAY['received', 'confirmed', 'processing', 'packed', 'shipped', 'delivered']
+        ELSE ARRAY['received', 'cancelled'] END
+) WITH ORDINALITY AS s(step, pos)
+WHERE o.oms_channel_id = %(channel)s AND o.oms_external_id LIKE 'scale-%%'
+  AND substring(o.oms_external_id FROM 7)::int BETWEEN %(from)s AND %(to)s;
+"""
+
+
+def generate(registry, ctx, start, stop):
+    """Channel orders start..stop (numbers), their customers and step history, set-based."""
+    with registry.cursor() as cr:
+        cr.execute(
+            GENERATE,
+            {
+                "from": start,
+                "to": stop,
+                "p_from": (start - 1) // 5 + (2 if start > 1 else 1),
+                "p_to": stop // 5 + 1,
+                "company": ctx["company_id"],
+                "currency": ctx["currency_id"],
+                "uid": ctx["admin_id"],
+                "channel": ctx["channel_id"],
+            },
+        )
+        cr.execute("ANALYZE sale_order; ANALYZE oms_order_step; ANALYZE res_partner")
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurements
+# ----------------------------------------------------------------------------------------------
+def measure(registry, func, user_id, rollback=True):
+    """(result, seconds, queries) of ``func(env)`` in a transaction of its own."""
+    from odoo import api
+
+    meter = intake_bench.SqlMeter()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, user_id, {"tz": "UTC"})
+        start = time.perf_counter()
+        with meter.active():
+            result = func(env)
+            env.flush_all()
+        seconds = time.perf_counter() - start
+        if rollback:
+            cr.rollback()
+    return result, seconds, meter.count
+
+
+def desk_fields(env, view_xmlid):
+    arch = env.ref(view_xmlid).sudo()
+    view = env["sale.order"].get_views([(arch.id, arch.type)])["views"][arch.type]["arch"]
+    return {name: {} for name in etree.fromstring(view).xpath("//field[not(ancestor::field)]/@name")}
+
+
+def measure_size(registry, ctx, args, size, payloads):
+    figures = {}
+    # Intake, one order per call, committed (they stay: the next size has them too).
+    single, _batch = intake_bench.run_inprocess_intake(registry, ctx, payloads(f"i{size}", args.intake), [])
+    figures["intake"] = (single.seconds / args.intake, single.meter.count / args.intake)
+
+    desk_domain = [("oms_channel_id", "!=", False)]
+    user = ctx["desk_user_id"]
+
+    def desk_list(env):
+        spec = desk_fields(env, "oms_ecommerce.sale_order_view_list_oms")
+        return len(env["sale.order"].web_search_read(desk_domain, spec, limit=80, count_limit=COUNT_LIMIT)["records"])
+
+    def desk_kanban(env):
+        spec = desk_fields(env, "oms_ecommerce.sale_order_view_kanban_oms")
+        Order = env["sale.order"].with_context(read_group_expand=True)
+        groups = Order.formatted_read_group(desk_domain, ["oms_step"], ["__count"])
+        first = next(group for group in groups if group["__count"])
+        cards = Order.web_search_read(
+            [*desk_domain, ("oms_step", "=", first["oms_step"])], spec, limit=40, count_limit=COUNT_LIMIT
+        )
+        return len(groups), len(cards["records"])
+
+    def desk_late(env):
+        spec = desk_fields(env, "oms_ecommerce.sale_order_view_list_oms")
+        late = env["sale.order"].web_search_read(
+            [*desk_domain, ("oms_delayed", "=", True)], spec, limit=80, count_limit=COUNT_LIMIT
+        )
+        return len(late["records"])
+
+    for name, func in (("desk list", desk_list), ("desk kanban", desk_kanban), ("desk late", desk_late)):
+        measure(registry, func, user)  # warm (views, caches), as a user reopening the desk
+        _result, seconds, queries = measure(registry, func, user)
+        figures[name] = (seconds, queries)
+
+    admin = ctx["admin_id"]
+    scans = {
+        "delay detection (search)": lambda env: env["sale.order"].search_count(DELAY_DOMAIN()),
+        "delay detection, batch of 50": lambda env: env["sale.order"]._cron_oms_detect_delays(limit=BATCH),
+        "confirm-by reminders (search)": lambda env: env["sale.order"].search_count(CONFIRM_DOMAIN()),
+        "confirm-by, batch of 50": lambda env: env["sale.order"]._cron_oms_confirm_overdue(limit=BATCH),
+        "step emails (search)": lambda env: env["oms.order.step"].search_count(
+            [("notification", "in", ("pending", "waiting"))]
+        ),
+        "invoicing (search)": lambda env: env["sale.order"].search_count(env["sale.order"]._oms_invoice_due_domain()),
+        "payments (search)": lambda env: env["sale.order"].search_count(env["sale.order"]._oms_payment_due_domain()),
+    }
+    for name, func in scans.items():
+        rows, seconds, queries = measure(registry, func, admin)
+        figures[name] = (seconds, queries, rows)
+    return figures
+
+
+def plan_nodes(node):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+def explain(registry, ctx):
+    """EXPLAIN ANALYZE of each scan's search, with the partial indexes and without them."""
+    from odoo import api
+
+    out = []
+    with registry.cursor() as cr:
+        env = api.Environment(cr, ctx["admin_id"], {})
+        Order = env["sale.order"]
+        searches = {
+            "delay detection": Order._search(DELAY_DOMAIN(), limit=1000),
+            "confirm-by reminders": Order._search(CONFIRM_DOMAIN(), limit=500),
+            "invoicing": Order._search(Order._oms_invoice_due_domain(), order="id"),
+            "payments": Order._search(Order._oms_payment_due_domain(), order="id"),
+        }
+        for label in ("with the partial indexes", "without them"):
+            if label == "without them":
+                cr.execute("SAVEPOINT no_index")
+                for index in INDEXES:
+                    cr.execute(f'DROP INDEX IF EXISTS "{index}"')
+            for name, query in searches.items():
+                sql = query.select()
+                cr.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql.code}", sql.params)
+                plan = cr.fetchone()[0][0]
+                scans = sorted(
+                    {
+                        f"{node['Node Type']} {node.get('Index Name', '')}".strip()
+                        for node in plan_nodes(plan["Plan"])
+                        if "Scan" in node["Node Type"]
+                        and (
+                            node.get("Relation Name") == "sale_order"
+                            or node.get("Index Name", "").startswith("sale_order")
+                        )
+                    }
+                )
+                out.append(
+                    f"  {name:<22} {label:<26} {plan['Execution Time']:8.1f} ms, "
+                    f"{plan['Plan'].get('Shared Hit Blocks', 0) + plan['Plan'].get('Shared Read Blocks', 0)} "
+                    f"pages read; sale_order read by: {', '.join(scans)}"
+                )
+        cr.rollback()
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+def main():
+    args = parse_args()
+    odoo = intake_bench.load_odoo(args)
+    created = False
+    try:
+        if args.reuse and intake_bench.module_state(args) == "installed":
+            say(f"database {args.db}: reused")
+        else:
+            say(f"database {args.db}: installing oms_ecommerce without demo data …")
+            seconds = intake_bench.install(args)
+            created = True
+            say(f"database {args.db}: installed in {seconds:.0f} s")
+        registry = odoo.modules.registry.Registry(args.db)
+        ctx = intake_bench.setup_data(registry)
+        from odoo import api
+        from odoo.tests.common import new_test_user
+
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            ctx["currency_id"] = env.company.currency_id.id
+            desk = env["res.users"].search([("login", "=", "scale_desk")]) or new_test_user(
+                env, "scale_desk", groups="oms_ecommerce.group_oms_manager,stock.group_stock_user"
+            )
+            ctx["desk_user_id"] = desk.id
+            env["oms.channel"].browse(ctx["channel_id"]).invoice_policy = "confirmed"
+        tag = f"s{int(time.time())}"
+
+        def payloads(path, count):
+            return [intake_bench.order_payload(f"{tag}-{path}", i, ctx["currency"]) for i in range(count)]
+
+        intake_bench.run_inprocess_intake(registry, ctx, payloads("warm", 3), [])
+        say(f"machine: {os.cpu_count()} CPU(s), load average {intake_bench.load()}")
+        results, generated = {}, 0
+        for size in args.sizes:
+            start = time.perf_counter()
+            generate(registry, ctx, generated + 1, size)
+            say(f"generated orders {generated + 1}..{size} set-based in {time.perf_counter() - start:.1f} s")
+            generated = size
+            results[size] = figures = measure_size(registry, ctx, args, size, payloads)
+            say(f"{size} channel orders:")
+            seconds, queries = figures["intake"]
+            say(f"  intake, one order per call     {1000 * seconds:7.1f} ms/order, {queries:.1f} queries/order")
+            for name in ("desk list", "desk kanban", "desk late"):
+                seconds, queries = figures[name]
+                say(f"  {name + ', first page':<30} {1000 * seconds:7.1f} ms, {queries} queries")
+            for name in (
+                "delay detection (search)",
+                "delay detection, batch of 50",
+                "confirm-by reminders (search)",
+                "confirm-by, batch of 50",
+                "step emails (search)",
+                "invoicing (search)",
+                "payments (search)",
+            ):
+                seconds, queries, rows = figures[name]
+                say(f"  {name:<30} {1000 * seconds:7.1f} ms, {queries} queries, {rows} due")
+        say("EXPLAIN ANALYZE of the scans at the largest size:")
+        for line in explain(registry, ctx):
+            say(line)
+        small, large = results[args.sizes[0]], results[args.sizes[-1]]
+        say(f"machine: load average {intake_bench.load()} after timing")
+        say(
+            f"ratio {args.sizes[-1]}/{args.sizes[0]}: intake={large['intake'][0] / small['intake'][0]:.2f} "
+            f"(goal <= 1.2), desk list={large['desk list'][0] / small['desk list'][0]:.2f}, "
+            f"kanban={large['desk kanban'][0] / small['desk kanban'][0]:.2f}, "
+            f"delay scan={large['delay detection (search)'][0] / small['delay detection (search)'][0]:.2f} "
+            f"(for {args.sizes[-1] // args.sizes[0]}x the orders and due)"
+        )
+    finally:
+        intake_bench.cleanup(args, odoo, None, drop=not args.keep and (created or not args.reuse))
+
+
+if __name__ == "__main__":
+    main()
