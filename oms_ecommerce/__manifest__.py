@@ -35,6 +35,7 @@
         "data/oms_wave_data.xml",
         "data/oms_ticket_data.xml",
         "data/oms_accounting_data.xml",
+        "data/oms_sync_data.xml",
         "views/oms_channel_views.xml",
         "views/oms_intake_views.xml",
         "views/sale_order_views.xml",
@@ -55,6 +56,7 @@
         "wizards/oms_pack_views.xml",
         "views/oms_menus.xml",
         "views/oms_accounting_views.xml",
+        "views/oms_sync_views.xml",
     ],
     "demo": [
         "demo/oms_demo.xml",

@@ -1,3 +1,6 @@
+from . import oms_sync_mixin  # inherited by models of the files below: loaded first
+
+# isort: split
 from . import (
     account_bank_statement_line,
     delivery_carrier,
@@ -7,6 +10,8 @@ from . import (
     oms_channel_accounting,
     oms_channel_carrier,
     oms_channel_platform,
+    oms_channel_product,
+    oms_channel_sync,
     oms_customer_claim,
     oms_deal,
     oms_demo,
@@ -26,9 +31,12 @@ from . import (
     res_partner,
     sale_order,
     sale_order_accounting,
+    sale_order_sync,
     sale_order_taxes,
     sale_order_webhooks,
+    stock_move_sync,
     stock_package,
     stock_picking,
     stock_picking_batch,
+    stock_picking_sync,
 )

@@ -11,6 +11,7 @@ from . import (
     test_notifications,
     test_packing,
     test_parcels,
+    test_platform_push,
     test_platform_webhooks,
     test_portal,
     test_rights,
