@@ -16,21 +16,24 @@ class SaleOrder(models.Model):
         string="Channel Sync Failed",
         compute="_compute_oms_sync_failed",
         store=True,
-        index="btree_not_null",
         help="A push of this order or of one of its deliveries to the channel's platform failed.",
     )
-    oms_sync_problem = fields.Text(string="Channel Sync Problems", compute="_compute_oms_sync_failed")
+    oms_sync_problem = fields.Text(string="Channel Sync Problems", compute="_compute_oms_sync_problem")
 
-    @api.depends("oms_sync_state", "oms_sync_error", "picking_ids.oms_sync_state", "picking_ids.oms_sync_error")
+    @api.depends("oms_sync_state", "picking_ids.oms_sync_state")
     def _compute_oms_sync_failed(self):
         for order in self:
-            failed = (
-                (order if order.oms_sync_state == "error" else self.browse()),
-                order.picking_ids.filtered(lambda p: p.oms_sync_state == "error"),
-            )
-            lines = [f"{order.name}: {order.oms_sync_error}" for order in failed[0]]
-            lines += [f"{picking.name}: {picking.oms_sync_error}" for picking in failed[1]]
-            order.oms_sync_failed = bool(lines)
+            order.oms_sync_failed = order._oms_sync_has_problem()
+
+    @api.depends("oms_sync_state", "oms_sync_error", "picking_ids.oms_sync_state", "picking_ids.oms_sync_error")
+    def _compute_oms_sync_problem(self):
+        for order in self:
+            lines = [f"{order.name}: {order.oms_sync_error}"] if order.oms_sync_state == "error" else []
+            lines += [
+                f"{picking.name}: {picking.oms_sync_error}"
+                for picking in order.picking_ids
+                if picking.oms_sync_state == "error"
+            ]
             order.oms_sync_problem = "\n".join(lines) or False
 
     def _oms_sync_has_problem(self):
