@@ -4,7 +4,8 @@
 #  bench/confirm.py  the order desk's bulk confirmation against plain action_confirm
 #  bench/labels.py   200 shipping labels as one PDF against Odoo's delivery slips, 1,000 as ZPL
 #  bench/wave.py     a 100-delivery wave document against Odoo's delivery slips, then a 1,000-delivery wave
-# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave]
+#  bench/outbound.py shipments and stock levels pushed through queue_job's runner to a stand-in Shopify (10 % 429/500)
+# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave|outbound]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_odoo_src
 "$ROOT_DIR/scripts/setup.sh"
@@ -26,5 +27,9 @@ fi
 if [ "$which" = all ] || [ "$which" = wave ]; then
     log "bench/wave.py"
     "$VENV/bin/python" "$ROOT_DIR/bench/wave.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+fi
+if [ "$which" = all ] || [ "$which" = outbound ]; then
+    log "bench/outbound.py"
+    "$VENV/bin/python" "$ROOT_DIR/bench/outbound.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
 fi
 exit $status
