@@ -92,17 +92,17 @@ class OmsChannel(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if "code" in vals:
+        if "code" in vals or "platform" in vals:
             self._oms_ensure_job_channel()
         return res
 
     def _oms_ensure_job_channel(self):
-        """Each sales channel gets its queue_job channel ``root.oms.<code>``."""
+        """Each sales channel with a platform to push to gets its queue_job channel ``root.oms.<code>``."""
         parent = self.env.ref("oms_ecommerce.queue_job_channel_oms", raise_if_not_found=False)
         if not parent:
             return
         JobChannel = self.env["queue.job.channel"].sudo()
-        for channel in self.sudo():
+        for channel in self.sudo().filtered(lambda c: c.platform in PUSH_PLATFORMS or c.job_channel_id):
             if channel.job_channel_id:
                 if channel.job_channel_id.name != channel.code:
                     channel.job_channel_id.name = channel.code
