@@ -41,6 +41,7 @@
         "data/oms_poll_data.xml",
         "data/oms_overview_data.xml",
         "data/rma_data.xml",
+        "data/oms_sync_data.xml",
         "views/oms_channel_views.xml",
         "views/oms_intake_views.xml",
         "views/sale_order_views.xml",
@@ -69,6 +70,7 @@
         "views/oms_accounting_views.xml",
         "views/rma_views.xml",
         "views/rma_portal_templates.xml",
+        "views/oms_sync_views.xml",
     ],
     "demo": [
         "demo/oms_demo.xml",

@@ -6,7 +6,8 @@
 #  bench/webhooks.py 1,000 Shopify orders/create webhooks from 8 senders against the same orders through the API
 #  bench/wave.py     a 100-delivery wave document against Odoo's delivery slips, then a 1,000-delivery wave
 #  bench/returns.py  N returns received and credited at once against Odoo's return wizard + credit note
-# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave|webhooks|returns]
+#  bench/outbound.py shipments and stock levels pushed through queue_job's runner to a stand-in Shopify (10 % 429/500)
+# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave|webhooks|returns|outbound]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_odoo_src
 "$ROOT_DIR/scripts/setup.sh"
@@ -36,5 +37,9 @@ fi
 if [ "$which" = all ] || [ "$which" = returns ]; then
     log "bench/returns.py"
     "$VENV/bin/python" "$ROOT_DIR/bench/returns.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+fi
+if [ "$which" = all ] || [ "$which" = outbound ]; then
+    log "bench/outbound.py"
+    "$VENV/bin/python" "$ROOT_DIR/bench/outbound.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
 fi
 exit $status

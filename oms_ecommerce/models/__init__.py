@@ -1,3 +1,6 @@
+from . import oms_sync_mixin  # inherited by models of the files below: loaded first
+
+# isort: split
 from . import (
     account_bank_statement_line,
     account_move,
@@ -12,6 +15,8 @@ from . import (
     oms_channel_poll,
     oms_channel_overview,
     oms_channel_returns,
+    oms_channel_product,
+    oms_channel_sync,
     oms_customer_claim,
     oms_deal,
     oms_demo,
@@ -40,12 +45,15 @@ from . import (
     sale_order_accounting,
     sale_order_reporting,
     sale_order_returns,
+    sale_order_sync,
     sale_order_taxes,
     sale_order_webhooks,
+    stock_move_sync,
     stock_package,
     stock_picking,
     stock_picking_batch,
     stock_warehouse,
+    stock_picking_sync,
 )
 
 # isort: split

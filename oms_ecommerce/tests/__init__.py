@@ -15,6 +15,7 @@ from . import (
     test_platform_edits,
     test_platform_poll,
     test_performance,
+    test_platform_push,
     test_platform_webhooks,
     test_portal,
     test_returns,
