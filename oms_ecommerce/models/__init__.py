@@ -11,11 +11,11 @@ from . import (
     oms_channel,
     oms_channel_accounting,
     oms_channel_carrier,
+    oms_channel_overview,
     oms_channel_platform,
     oms_channel_poll,
-    oms_channel_overview,
-    oms_channel_returns,
     oms_channel_product,
+    oms_channel_returns,
     oms_channel_sync,
     oms_customer_claim,
     oms_deal,
@@ -52,8 +52,8 @@ from . import (
     stock_package,
     stock_picking,
     stock_picking_batch,
-    stock_warehouse,
     stock_picking_sync,
+    stock_warehouse,
 )
 
 # isort: split
