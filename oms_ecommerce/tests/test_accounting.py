@@ -1,6 +1,6 @@
 import base64
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from unittest.mock import patch
 
 import openpyxl
@@ -728,9 +728,11 @@ class TestAccounting(OmsCommon):
 
     def test_payment_date_is_the_local_day(self):
         order = self.order("D1", status="pending")
-        order.oms_placed_at = fields.Datetime.to_datetime("2025-03-01 23:30:00")
-        self.assertEqual(str(order.with_context(tz="Europe/Brussels")._oms_payment_date()), "2025-03-02")
-        self.assertEqual(str(order.with_context(tz="America/New_York")._oms_payment_date()), "2025-03-01")
+        # 23:30 UTC, forty days ago: already the next day in Brussels (UTC+1/+2), still that day in New York
+        utc_day = fields.Date.today() - timedelta(days=40)
+        order.oms_placed_at = datetime.combine(utc_day, time(23, 30))
+        self.assertEqual(order.with_context(tz="Europe/Brussels")._oms_payment_date(), utc_day + timedelta(days=1))
+        self.assertEqual(order.with_context(tz="America/New_York")._oms_payment_date(), utc_day)
 
     def test_refund_paid_out_in_a_later_payout(self):
         cancelled, returned = self.order("L1"), self.order("L2")
