@@ -63,6 +63,8 @@
         "wizards/oms_intake_import_views.xml",
         "wizards/oms_order_hold_views.xml",
         "wizards/oms_pack_views.xml",
+        "wizards/oms_wave_print_wizard_views.xml",
+        "wizards/oms_handover_views.xml",
         "views/oms_overview_views.xml",
         "views/oms_reporting_views.xml",
         "views/oms_menus.xml",

@@ -4,9 +4,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools.qr import qr_data_uri
 from ..tools.xlsx import download_action, xlsx_workbook
 from .oms_rma_step import NOTIFIED_RMA_STEPS
-from .stock_picking import qr_data_uri
 
 RETURN_REASONS = [
     ("damaged", "Damaged"),

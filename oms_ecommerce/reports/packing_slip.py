@@ -1,6 +1,6 @@
 from odoo import api, models
 
-from ..models.stock_picking import qr_data_uri
+from ..tools.qr import qr_data_uri
 
 
 class ReportPackingSlip(models.AbstractModel):
