@@ -7,8 +7,9 @@ from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
-from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH, clean_text, parse_datetime, storable, text_problem
+from ..models.oms_intake import CONCURRENCY_ERRORS, MAX_BATCH
 from ..models.sale_order import OmsDeliveredAtError
+from ..tools.payload import clean_text, parse_datetime, storable, text_problem
 
 _logger = logging.getLogger(__name__)
 

@@ -402,3 +402,20 @@ class OmsChannel(models.Model):
             if mapping.method.strip().lower() == method:
                 return mapping.carrier_id
         return self.default_carrier_id
+
+    def _oms_order_defaults(self):
+        """What this channel sets on each of its new orders (fiscal position, warehouse, sales team, salesperson)."""
+        self.ensure_one()
+        vals = {}
+        for field in ("fiscal_position_id", "warehouse_id", "team_id", "user_id"):
+            if self[field]:
+                vals[field] = self[field].id
+        return vals
+
+    @api.model
+    def _oms_demo_generate(self, part):
+        """Build one part of the demo data (called by the demo XML files only). The generators are plain Python
+        in ``demo/generators``, imported here so that a database without demo data never loads them."""
+        from ..demo.generators import DemoGenerator
+
+        DemoGenerator(self.env).generate(part)

@@ -5,7 +5,8 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 
 from ..tools import webhooks
-from .oms_intake import PLATFORM_MAPPERS, IntakeInvalid, storable, validate_external_id
+from ..tools.payload import IntakeInvalid, storable, validate_external_id
+from .oms_intake import PLATFORM_MAPPERS
 
 # The webhook topic a polled order goes through: an update (an order not received yet is created by it).
 POLL_TOPICS = {"shopify": "orders/updated", "woocommerce": "order.updated"}

@@ -1,5 +1,3 @@
-from odoo import api, models
-
 # (stage shown, reason, resolution)
 DEMO_RETURNS = [
     ("requested", "does_not_fit", "refund"),
@@ -11,10 +9,7 @@ DEMO_RETURNS = [
 ]
 
 
-class OmsDemoReturns(models.AbstractModel):
-    _inherit = "oms.demo"
-
-    @api.model
+class ReturnsDemo:
     def _generate_returns(self):
         """Return requests of the shipped demo orders, one in every stage (requested, refused, approved with
         its label, received, refunded, exchanged)."""

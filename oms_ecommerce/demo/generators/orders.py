@@ -1,7 +1,7 @@
 import random
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import fields
 
 CUSTOMERS = [
     ("Ann Lee", "ann.lee@example.com", "+1 555 0100", "1 Main St", "Springfield", "62701", "IL", "US"),
@@ -70,11 +70,7 @@ NOTES = ["", "", "", "Leave at the door", "Please ring twice", "Deliver to the n
 GIFTS = ["", "", "", "", "Happy birthday, Mum! Love, Sam", "Congratulations on the new home!"]
 
 
-class OmsDemo(models.AbstractModel):
-    _name = "oms.demo"
-    _description = "OMS demo data generator"
-
-    @api.model
+class OrdersDemo:
     def _payload(self, rnd, external_id, customer, placed_at, currency, shipping_methods, payment_status):
         name, email, phone, street, city, zip_code, state, country = customer
         lines = []
@@ -124,7 +120,6 @@ class OmsDemo(models.AbstractModel):
             )
         return payload
 
-    @api.model
     def _generate_orders(self):
         """Push some forty realistic orders through the intake, as the channels would."""
         rnd = random.Random(42)
@@ -184,7 +179,6 @@ class OmsDemo(models.AbstractModel):
         confirmed.action_confirm()
         self._advance(confirmed, orders[len(orders) // 2 :])
 
-    @api.model
     def _pack(self, picking, rnd, index, tracked):
         """Pack a demo delivery as a packer would: weighed within the tolerance, big orders in two boxes."""
         ref = self.env.ref
@@ -204,7 +198,6 @@ class OmsDemo(models.AbstractModel):
             )
         picking._oms_pack(parcels)
 
-    @api.model
     def _advance(self, confirmed, received):
         """Move some demo orders further, so that the order desk shows every step."""
         confirmed = confirmed.sorted("oms_placed_at")

@@ -1,12 +1,9 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import fields
 
 
-class OmsDemoAccounting(models.AbstractModel):
-    _inherit = "oms.demo"
-
-    @api.model
+class AccountingDemo:
     def _demo_account(self, code, name, account_type, reconcile=False):
         Account = self.env["account.account"]
         account = Account.search([("code", "=", code), ("company_ids", "in", self.env.company.id)], limit=1)
@@ -14,7 +11,6 @@ class OmsDemoAccounting(models.AbstractModel):
             {"code": code, "name": name, "account_type": account_type, "reconcile": reconcile}
         )
 
-    @api.model
     def _generate_accounting(self):
         """Channels set up for accounting, their orders invoiced and paid by policy, one payout posted and one
         draft with a line to look at, one COD remittance in draft."""

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import fields
 
 # (order step, category, subject, how the customer wrote, agent's part)
 DEMO_TICKETS = [
@@ -13,10 +13,7 @@ DEMO_TICKETS = [
 ]
 
 
-class OmsDemoService(models.AbstractModel):
-    _inherit = "oms.demo"
-
-    @api.model
+class ServiceDemo:
     def _generate_service_desk(self):
         """Tickets at every stage (by email through the mail gateway, from the portal, by agents) and deals."""
         team = self.env.ref("oms_ecommerce.oms_ticket_team_main")
