@@ -27,6 +27,7 @@ from . import (
     oms_order_step,
     oms_overview_queue,
     oms_payout,
+    oms_payout_line,
     oms_print_log,
     oms_rma_step,
     oms_ticket,
