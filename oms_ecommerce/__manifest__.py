@@ -50,6 +50,7 @@
         "views/oms_print_log_views.xml",
         "views/oms_wave_views.xml",
         "views/oms_ticket_views.xml",
+        "views/oms_deal_views.xml",
         "views/oms_ticket_portal_templates.xml",
         "reports/oms_shipping_reports.xml",
         "reports/oms_shipping_label_templates.xml",

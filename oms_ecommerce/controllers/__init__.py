@@ -1,1 +1,1 @@
-from . import channel_api, platform_webhooks, portal, rma_portal, ticket_portal
+from . import channel_api, deal_portal, platform_webhooks, portal, rma_portal, ticket_portal
