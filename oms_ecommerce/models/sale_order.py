@@ -222,7 +222,7 @@ class SaleOrder(models.Model):
         "picking_ids.move_line_ids.result_package_id",
     )
     def _compute_oms_step(self):
-        """The order's step, derived from Odoo's own states (see DESIGN.md, the life of an order)."""
+        """The order's step, derived from Odoo's own states (docs/ARCHITECTURE.md, the order's life as the code sees it)."""
         for order in self:
             order.oms_step = order._oms_derive_step() if order.oms_channel_id else False
 
