@@ -1,16 +1,28 @@
+import base64
+import io
 import logging
+import math
 import traceback
 
 from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.pdf import PdfReader
+
+from .oms_intake import CONCURRENCY_ERRORS
+from .stock_picking_batch import PRINT_CHUNK
 
 _logger = logging.getLogger(__name__)
 
 
 class OmsWavePrint(models.Model):
-    """A wave's document built in the background; one active job per wave, whoever clicks."""
+    """A wave's document built in the background; one active job per wave, whoever clicks.
+
+    The record is what the user sees (progress, the document); OCA queue_job does the work, one job per chunk of
+    PRINT_CHUNK deliveries and a last one that assembles the document. Each chunk's pages are kept as they are
+    built, so a worker killed in the middle of a 1,000-delivery wave resumes at its chunk (queue_job's runner
+    requeues the dead job), not from zero."""
 
     _name = "oms.wave.print"
     _description = "Wave Print Job"
@@ -39,6 +51,14 @@ class OmsWavePrint(models.Model):
     error = fields.Text(readonly=True)
     started_at = fields.Datetime(readonly=True)
     done_at = fields.Datetime(readonly=True)
+    # The selection, fixed when the build starts: the deliveries in wave order, and why the others are skipped.
+    picking_order = fields.Json(readonly=True, copy=False)
+    skipped_reasons = fields.Json(readonly=True, copy=False)
+    chunk_count = fields.Integer(readonly=True)
+    chunk_done = fields.Integer(string="Chunks Built", readonly=True)
+    part_ids = fields.Many2many(
+        "ir.attachment", "oms_wave_print_part_rel", "print_id", "attachment_id", string="Built Chunks", readonly=True
+    )
 
     _one_active_job_per_wave = models.UniqueIndex(
         "(batch_id) WHERE state IN ('queued', 'running')",
@@ -68,94 +88,188 @@ class OmsWavePrint(models.Model):
             # Another worker created it between our search and our insert: theirs is the job.
             job = self.search([("batch_id", "=", wave.id), ("state", "in", ("queued", "running"))], limit=1)
             return job, False
-        self.env.ref("oms_ecommerce.ir_cron_oms_wave_print")._trigger()
+        job._enqueue(0)
         return job, True
 
-    def _run(self, commit=None):
-        """Build the document; ``commit`` (the cron's) makes the progress visible to the users meanwhile."""
+    def _enqueue(self, step):
+        """The queue job of build step ``step`` (a chunk, then the assembly), on its job function's channel
+        (root.oms_wave_print)."""
         self.ensure_one()
-        self.write({"state": "running", "started_at": fields.Datetime.now(), "progress": 0})
-        if commit:
-            commit()
-        wave = self.batch_id.with_user(self.user_id).with_context(lang=self.user_id.lang)
+        return self.with_delay(
+            identity_key=f"oms.wave.print:{self.id}:{step}",
+            description=self.env._("Wave %(wave)s: document, step %(step)s", wave=self.batch_id.name, step=step + 1),
+        )._job_build(step)
 
-        def progress(done, total):
-            self.progress = int(100 * done / total)
-            if commit:
-                commit()
+    def _job_build(self, step):
+        """A queue job: build step ``step``, then enqueue the next one. A step already built (the job run again
+        after a lost commit) is skipped; a concurrency error is left to queue_job, which retries the step."""
+        self.ensure_one()
+        if self.state not in ("queued", "running"):
+            return False
+        if self._build_step(step) is False:
+            self._enqueue(step + 1)
+        return True
 
+    def _run(self):
+        """Build the whole document now, in this process (the steps not built yet): for tests and the shell.
+
+        :return: True when the document is ready, False when the job failed
+        """
+        self.ensure_one()
+        step = self.chunk_done
+        while True:
+            finished = self._build_step(step)
+            if finished is not False:
+                return finished
+            step += 1
+
+    def _build_step(self, step):
+        """Render chunk ``step`` of the selection, or assemble the document after the last chunk.
+
+        :return: False when more steps follow, True when the document is ready, None when the job failed (its
+            reason is on the job and told to the user)
+        """
         try:
-            pdf, printed, skipped = wave._oms_wave_pdf(
-                content=self.content, reverse=self.reverse, reprint=self.reprint, progress=progress
-            )
+            with self.env.cr.savepoint():
+                if self.state == "queued":
+                    self._start()
+                if step < self.chunk_done:
+                    return False  # built before (a job run twice)
+                if step < self.chunk_count:
+                    self._build_chunk(step)
+                    return False
+                self._assemble()
+                return True
+        except CONCURRENCY_ERRORS:
+            raise
         except Exception as error:  # the job must end, failed, with the reason for the user
-            _logger.warning("Wave print job %s failed:\n%s", self.id, traceback.format_exc())
-            message = (
-                error.args[0]
-                if isinstance(error, UserError) and error.args
-                else self.env._(
-                    "Unexpected error (%(error)s); the details are in the server log. Print the wave again, or "
-                    "tell your administrator if it happens again.",
-                    error=type(error).__name__,
+            self._fail(error)
+            return None
+
+    def _wave(self):
+        """The wave as the user who asked (their rights, their language)."""
+        return self.batch_id.with_user(self.user_id).with_context(lang=self.user_id.lang)
+
+    def _start(self):
+        """Fix the selection (what the user would have printed at their click) and the chunks."""
+        selected, skipped = self._wave()._oms_wave_selection(self.content, self.reprint)
+        if not selected:
+            raise UserError(
+                self.env._(
+                    "Nothing to print in wave %(wave)s: %(reasons)s. Choose “Reprint” to print them again.",
+                    wave=self.batch_id.name,
+                    reasons=", ".join(f"{p.name} ({why})" for p, why in skipped.items()) or self.env._("no delivery"),
                 )
             )
-            if commit:
-                # In the scheduled action: take back what this run wrote since its last commit (a database
-                # error leaves the transaction unusable otherwise).
-                self.env.cr.rollback()
-            self.write({"state": "failed", "error": message, "done_at": fields.Datetime.now()})
-            self.batch_id.message_post(
-                body=self.env._("The wave document could not be built: %(error)s", error=message),
-                partner_ids=self.user_id.partner_id.ids,
-                subtype_xmlid="mail.mt_note",
+        self.write(
+            {
+                "state": "running",
+                "started_at": fields.Datetime.now(),
+                "progress": 0,
+                "picking_order": selected.ids,
+                "skipped_reasons": {str(p.id): why for p, why in skipped.items()},
+                "chunk_count": math.ceil(len(selected) / PRINT_CHUNK),
+                "chunk_done": 0,
+            }
+        )
+
+    def _selection(self):
+        wave = self._wave()
+        skipped = {wave.env["stock.picking"].browse(int(pid)): why for pid, why in (self.skipped_reasons or {}).items()}
+        return wave.env["stock.picking"].browse(self.picking_order or []), skipped
+
+    def _build_chunk(self, index):
+        """Render the slips and labels of chunk ``index`` and keep its pages."""
+        selected, _skipped = self._selection()
+        chunk = selected[index * PRINT_CHUNK : (index + 1) * PRINT_CHUNK]
+        wave = self._wave()
+        pdfs = iter(wave.env["ir.actions.report"]._oms_render_pdfs(wave._oms_chunk_reports(chunk, self.content)))
+        pdf = wave._oms_pdf(chunk._oms_wave_pages(self.content, pdfs))
+        part = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                {
+                    "name": f"{self.batch_id.name}-part-{index + 1:04d}.pdf",
+                    "raw": pdf,
+                    "res_model": self._name,
+                    "res_id": self.id,
+                    "mimetype": "application/pdf",
+                }
             )
-            return False
-        attachment = wave.sudo()._oms_attach_wave_pdf(pdf, printed, skipped, user=self.user_id)
+        )
+        done = min(len(selected), (index + 1) * PRINT_CHUNK)
+        self.write(
+            {
+                "part_ids": [fields.Command.link(part.id)],
+                "chunk_done": index + 1,
+                "progress": min(99, int(100 * done / len(selected))),
+            }
+        )
+
+    def _assemble(self):
+        """The pick list and the built chunks in one document, attached to the wave; the prints logged."""
+        selected, skipped = self._selection()
+        wave = self._wave()
+        pages = []
+        if self.content != "labels":
+            report, ids, data = wave._oms_pick_list_report(selected, skipped)
+            pick_list = wave.env["ir.actions.report"]._oms_render_pdfs([(report, ids, data)])[0]
+            pages += PdfReader(io.BytesIO(pick_list)).pages
+        for part in self.part_ids.sorted("name"):
+            pages += PdfReader(io.BytesIO(base64.b64decode(part.datas))).pages
+        wave._oms_log_wave_prints(selected, self.content)
+        attachment = wave.sudo()._oms_attach_wave_pdf(
+            wave._oms_pdf(pages, self.reverse), selected, skipped, user=self.user_id
+        )
+        parts = self.part_ids
         self.write(
             {
                 "state": "done",
                 "progress": 100,
                 "attachment_id": attachment.id,
-                "delivery_count": len(printed),
+                "delivery_count": len(selected),
                 "skipped_count": len(skipped),
                 "skipped_note": "\n".join(f"{p.name}: {why}" for p, why in skipped.items()) or False,
                 "done_at": fields.Datetime.now(),
+                "part_ids": [fields.Command.clear()],
             }
         )
-        return True
+        parts.sudo().unlink()
 
-    @api.model
-    def _cron_run_jobs(self):
-        """Build the queued wave documents, one job at a time; several workers never take the same job."""
-        Cron = self.env["ir.cron"]
-        # A worker killed while building (time or memory limit) leaves its job running: end it, so that the
-        # wave can be printed again.
-        stale = self.search(
-            [("state", "=", "running"), ("started_at", "<", fields.Datetime.subtract(fields.Datetime.now(), hours=1))]
+    def _job_build_failed(self, exc_info=None, exc_name=None, exc_message=None, **kwargs):
+        """``on_fail_method`` of the build jobs: a step failed for good (retries exhausted on concurrency errors):
+        the job ends failed, so that the wave can be printed again."""
+        for job in self.sudo().exists().filtered(lambda j: j.state in ("queued", "running")):
+            job._fail(UserError(exc_message or exc_name or self.env._("The background job failed.")))
+
+    def _fail(self, error):
+        """End the job, failed, with the reason told to the user who asked."""
+        _logger.warning("Wave print job %s failed:\n%s", self.id, traceback.format_exc())
+        message = (
+            error.args[0]
+            if isinstance(error, UserError) and error.args
+            else self.env._(
+                "Unexpected error (%(error)s); the details are in the server log. Print the wave again, or "
+                "tell your administrator if it happens again.",
+                error=type(error).__name__,
+            )
         )
-        for job in stale:
-            job.write(
-                {"state": "failed", "error": self.env._("Interrupted (the worker stopped): print the wave again.")}
-            )
-            job.batch_id.message_post(
-                body=self.env._("The wave document was interrupted: print the wave again."),
-                partner_ids=job.user_id.partner_id.ids,
-                subtype_xmlid="mail.mt_note",
-            )
-        while True:
-            self.env.flush_all()  # the jobs' states as written so far
-            self.env.cr.execute(
-                "SELECT id FROM oms_wave_print WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
-            )
-            row = self.env.cr.fetchone()
-            if not row:
-                return
-            job = self.browse(row[0])
-            job._run(commit=Cron._commit_progress)
-            if not Cron._commit_progress(1):
-                # This run's time is up: the scheduled action comes back for the next jobs.
-                self.env.ref("oms_ecommerce.ir_cron_oms_wave_print")._trigger()
-                return
+        parts = self.part_ids
+        self.write(
+            {
+                "state": "failed",
+                "error": message,
+                "done_at": fields.Datetime.now(),
+                "part_ids": [fields.Command.clear()],
+            }
+        )
+        parts.sudo().unlink()
+        self.batch_id.message_post(
+            body=self.env._("The wave document could not be built: %(error)s", error=message),
+            partner_ids=self.user_id.partner_id.ids,
+            subtype_xmlid="mail.mt_note",
+        )
 
     def action_download(self):
         self.ensure_one()

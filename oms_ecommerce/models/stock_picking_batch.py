@@ -116,25 +116,15 @@ class StockPickingBatch(models.Model):
             )
         # One report per wkhtmltopdf run: the pick list, then per PRINT_CHUNK deliveries their slips and their
         # labels; the runs convert in parallel while the next report's HTML is rendered.
-        quiet = selected.with_context(oms_print_log=False)  # the prints are logged once, for the whole document
-        chunks = [quiet[start : start + PRINT_CHUNK] for start in range(0, len(quiet), PRINT_CHUNK)]
+        chunks = [selected[start : start + PRINT_CHUNK] for start in range(0, len(selected), PRINT_CHUNK)]
         jobs, chunk_of_job = [], []
         if content != "labels":  # a label printer gets labels only
-            jobs.append(
-                (
-                    "oms_ecommerce.action_report_wave_pick_list",
-                    self.ids,
-                    {"picking_ids": selected.ids, "skipped": {p.id: why for p, why in skipped.items()}},
-                )
-            )
+            jobs.append(self._oms_pick_list_report(selected, skipped))
             chunk_of_job.append(None)
         for chunk in chunks:
-            if content != "labels":
-                jobs.append(("oms_ecommerce.action_report_packing_slip", chunk.ids, None))
-                chunk_of_job.append(chunk)
-            if content != "slips":
-                jobs.append(("oms_ecommerce.action_report_shipping_label", chunk.ids, None))
-                chunk_of_job.append(chunk)
+            chunk_jobs = self._oms_chunk_reports(chunk, content)
+            jobs += chunk_jobs
+            chunk_of_job += [chunk] * len(chunk_jobs)
 
         def jobs_done(count):
             if progress:
@@ -145,23 +135,45 @@ class StockPickingBatch(models.Model):
         pdfs = iter(self.env["ir.actions.report"]._oms_render_pdfs(jobs, progress=jobs_done))
         pages = list(PdfReader(io.BytesIO(next(pdfs))).pages) if content != "labels" else []
         for chunk in chunks:
-            slip_pages = chunk._oms_slip_pages(next(pdfs)) if content != "labels" else {}
-            label_pages = chunk._oms_label_pages(next(pdfs)) if content != "slips" else {}
-            for picking in chunk:
-                pages += slip_pages.get(picking, [])
-                pages += label_pages.get(picking, [])
-        if reverse:
-            pages.reverse()
+            pages += chunk._oms_wave_pages(content, pdfs)
+        self._oms_log_wave_prints(selected, content)
+        return self._oms_pdf(pages, reverse), selected, skipped
+
+    def _oms_pick_list_report(self, selected, skipped):
+        """The wave's pick list as a report job of ``ir.actions.report._oms_render_pdfs``."""
+        return (
+            "oms_ecommerce.action_report_wave_pick_list",
+            self.ids,
+            {"picking_ids": selected.ids, "skipped": {p.id: why for p, why in skipped.items()}},
+        )
+
+    @api.model
+    def _oms_chunk_reports(self, pickings, content):
+        """The report jobs of a chunk of deliveries: their slips, then their labels (as ``content`` asks). Rendering
+        logs no print: the prints are logged once, for the whole document (``_oms_log_wave_prints``)."""
+        jobs = []
+        if content != "labels":
+            jobs.append(("oms_ecommerce.action_report_packing_slip", pickings.ids, None))
+        if content != "slips":
+            jobs.append(("oms_ecommerce.action_report_shipping_label", pickings.ids, None))
+        return jobs
+
+    @api.model
+    def _oms_log_wave_prints(self, printed, content):
+        if content != "slips":
+            printed._oms_log_print("label_pdf")
+        if content != "labels":
+            printed._oms_log_print("packing_slip")
+
+    @api.model
+    def _oms_pdf(self, pages, reverse=False):
+        """One PDF of ``pages`` (last page first when ``reverse``)."""
         writer = PdfWriter()
-        for page in pages:
+        for page in reversed(pages) if reverse else pages:
             writer.add_page(page)
         buffer = io.BytesIO()
         writer.write(buffer)
-        if content != "slips":
-            selected._oms_log_print("label_pdf")
-        if content != "labels":
-            selected._oms_log_print("packing_slip")
-        return buffer.getvalue(), selected, skipped
+        return buffer.getvalue()
 
     def _oms_attach_wave_pdf(self, pdf, printed, skipped, user=None):
         """The wave's PDF attached to the wave, and its printer told."""

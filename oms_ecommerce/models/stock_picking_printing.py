@@ -245,6 +245,19 @@ class StockPicking(models.Model):
             result[picking] = pages[starts[position] : end]
         return result
 
+    def _oms_wave_pages(self, content, pdfs):
+        """The pages of these deliveries in a wave document, delivery after delivery: its slip, then its labels.
+
+        :param pdfs: an iterator of the rendered PDFs of ``stock.picking.batch._oms_chunk_reports(self, content)``
+        """
+        slip_pages = self._oms_slip_pages(next(pdfs)) if content != "labels" else {}
+        label_pages = self._oms_label_pages(next(pdfs)) if content != "slips" else {}
+        pages = []
+        for picking in self:
+            pages += slip_pages.get(picking, [])
+            pages += label_pages.get(picking, [])
+        return pages
+
     def action_oms_print_labels(self):
         self._oms_check_labels_printable()
         return self.env.ref("oms_ecommerce.action_report_shipping_label").report_action(self, config=False)

@@ -1,18 +1,17 @@
 import base64
 import io
-from datetime import timedelta
 from unittest.mock import patch
 
 import openpyxl
 from psycopg2 import IntegrityError
 
-from odoo import fields
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 from odoo.tools.pdf import PdfReader
 
-from ..models import stock_picking_batch
+from ..models import oms_wave_print, stock_picking_batch
 from ..models.oms_wave_print import OmsWavePrint
 from .common import OmsPackingCommon, day, order_payload
 
@@ -245,56 +244,122 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         pdf, printed, _skipped = wave.with_context(force_report_rendering=True)._oms_wave_pdf(reprint=True)
         self.assertEqual(printed, first | second | heavy)
 
+    @staticmethod
+    def _perform(jobs):
+        """Run trapped queue jobs as queue_job's runner would, rendering real PDFs (tests render HTML unless
+        forced); the jobs they enqueue are left in the trap."""
+        for queued in jobs:
+            queued.recordset = queued.recordset.with_context(force_report_rendering=True)
+            queued.perform()
+
     def test_large_wave_prints_once_in_the_background(self):
         first, second = self._two_deliveries()
         wave = self.wave(first | second)
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "1")
         wizard = self.env["oms.wave.print.wizard"].with_user(self.oms_user).create({"batch_id": wave.id})
         self.assertTrue(wizard.background)
-        action = wizard.action_print()
-        self.assertIn("is being built", action["params"]["message"])
-        # A second user clicks meanwhile: the same job, and they are told.
-        again = (
-            self.env["oms.wave.print.wizard"].with_user(self.oms_manager).create({"batch_id": wave.id}).action_print()
+        with trap_jobs() as trap:
+            action = wizard.action_print()
+            self.assertIn("is being built", action["params"]["message"])
+            # A second user clicks meanwhile: the same job, and they are told.
+            again = (
+                self.env["oms.wave.print.wizard"]
+                .with_user(self.oms_manager)
+                .create({"batch_id": wave.id})
+                .action_print()
+            )
+            self.assertIn("already being printed by", again["params"]["message"])
+            job = self.env["oms.wave.print"].search([("batch_id", "=", wave.id)])
+            self.assertEqual(len(job), 1)
+            self.assertEqual((job.state, job.user_id), ("queued", self.oms_user))
+            # One queue job, the first step; the second click enqueued nothing.
+            trap.assert_jobs_count(1, only=job._job_build)
+            trap.assert_enqueued_job(job._job_build, args=(0,))
+            # Two workers racing past the check: the database keeps one active job per wave.
+            real_search = OmsWavePrint.search
+            calls = []
+
+            def racing_search(records, domain, *args, **kwargs):
+                calls.append(domain)
+                return records.browse() if len(calls) == 1 else real_search(records, domain, *args, **kwargs)
+
+            with patch.object(OmsWavePrint, "search", racing_search), mute_logger("odoo.sql_db"):
+                raced, created = self.env["oms.wave.print"]._request(wave)
+            self.assertEqual((raced, created), (job, False))
+            with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.env["oms.wave.print"].create({"batch_id": wave.id, "user_id": self.oms_manager.id})
+            trap.assert_jobs_count(1, only=job._job_build)
+
+            # One job per delivery here (chunks of 1): the first chunk is built, its pages kept.
+            built = []
+            real_build_chunk = OmsWavePrint._build_chunk
+
+            def build_chunk(records, index):
+                built.append(index)
+                return real_build_chunk(records, index)
+
+            with (
+                patch.object(oms_wave_print, "PRINT_CHUNK", 1),
+                patch.object(OmsWavePrint, "_build_chunk", build_chunk),
+            ):
+                first_step = trap.enqueued_jobs
+                trap.enqueued_jobs = []
+                self._perform(first_step)
+                self.assertRecordValues(job, [{"state": "running", "chunk_count": 2, "chunk_done": 1, "progress": 50}])
+                self.assertEqual(len(job.part_ids), 1)
+                trap.assert_enqueued_job(job._job_build, args=(1,))
+                # A worker killed after its commit runs the step again (queue_job requeues dead jobs):
+                # nothing is built twice, the wave goes on at its next chunk, not from zero.
+                self._perform(first_step)
+                self.assertEqual((job.chunk_done, len(job.part_ids)), (1, 1))
+                while trap.enqueued_jobs:
+                    queued, trap.enqueued_jobs = trap.enqueued_jobs, []
+                    self._perform(queued)
+        self.assertEqual(built, [0, 1])  # each chunk rendered once, whatever ran twice
+        self.assertRecordValues(
+            job, [{"state": "done", "progress": 100, "delivery_count": 2, "skipped_count": 0, "chunk_done": 2}]
         )
-        self.assertIn("already being printed by", again["params"]["message"])
-        job = self.env["oms.wave.print"].search([("batch_id", "=", wave.id)])
-        self.assertEqual(len(job), 1)
-        self.assertEqual((job.state, job.user_id), ("queued", self.oms_user))
-        # Two workers racing past the check: the database keeps one active job per wave.
-        real_search = OmsWavePrint.search
-        calls = []
-
-        def racing_search(records, domain, *args, **kwargs):
-            calls.append(domain)
-            return records.browse() if len(calls) == 1 else real_search(records, domain, *args, **kwargs)
-
-        with patch.object(OmsWavePrint, "search", racing_search), mute_logger("odoo.sql_db"):
-            raced, created = self.env["oms.wave.print"]._request(wave)
-        self.assertEqual((raced, created), (job, False))
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-            self.env["oms.wave.print"].create({"batch_id": wave.id, "user_id": self.oms_manager.id})
-        # The scheduled action builds it, with progress, and tells who asked.
-        with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda *a, **k: 0.0):
-            self.env["oms.wave.print"].with_context(force_report_rendering=True)._cron_run_jobs()
-        self.assertRecordValues(job, [{"state": "done", "progress": 100, "delivery_count": 2, "skipped_count": 0}])
+        self.assertFalse(job.part_ids)  # the chunks' pages are in the document now
+        parts = self.env["ir.attachment"].search([("res_model", "=", "oms.wave.print"), ("res_id", "=", job.id)])
+        self.assertFalse(parts)
         self.assertEqual(job.attachment_id.res_model, "stock.picking.batch")
         self.assertEqual(job.attachment_id.res_id, wave.id)
-        self.assertEqual(len(PdfReader(io.BytesIO(base64.b64decode(job.attachment_id.datas))).pages), 6)
+        pdf = PdfReader(io.BytesIO(base64.b64decode(job.attachment_id.datas)))
+        self.assertEqual(len(pdf.pages), 6)
+        # In wave order: the pick list, then each delivery's slip before its labels.
+        text = ["".join((page.extract_text() or "").split()) for page in pdf.pages]
+        first_slip = next(i for i, t in enumerate(text) if f"#OMS-SLIP:{first.name}#" in t)
+        second_slip = next(i for i, t in enumerate(text) if f"#OMS-SLIP:{second.name}#" in t)
+        self.assertLess(0, first_slip)
+        self.assertLess(first_slip, second_slip)
         message = wave.message_ids[0]
         self.assertIn(job.attachment_id, message.attachment_ids)
         self.assertIn(self.oms_user.partner_id, message.partner_ids)
         self.assertIn("2 deliveries printed", message.body)
+        self.assertTrue(first.oms_label_printed_at and second.oms_slip_printed_at)
         # Done: a new click starts a new job.
-        new_job, created = self.env["oms.wave.print"]._request(wave, reprint=True)
+        with trap_jobs():
+            new_job, created = self.env["oms.wave.print"]._request(wave, reprint=True)
         self.assertTrue(created)
-        # A worker killed while building leaves its job running: the next run ends it, the wave is free again.
-        new_job.write({"state": "running", "started_at": fields.Datetime.now() - timedelta(days=1)})
-        with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda *a, **k: 0.0):
-            self.env["oms.wave.print"]._cron_run_jobs()
+        # A step that fails for good (queue_job's retries spent) ends the job, failed: the wave is free again.
+        new_job._job_build_failed(exc_name="SerializationFailure", exc_message="could not serialize access")
         self.assertEqual(new_job.state, "failed")
-        self.assertIn("Interrupted", new_job.error)
-        self.assertTrue(self.env["oms.wave.print"]._request(wave, reprint=True)[1])
+        self.assertIn("could not serialize access", new_job.error)
+        self.assertIn("could not be built", wave.message_ids[0].body)
+        with trap_jobs():
+            self.assertTrue(self.env["oms.wave.print"]._request(wave, reprint=True)[1])
+
+    def test_wave_print_job_fails_with_the_reason(self):
+        """Nothing left to print when the job starts: the job fails with the reason, told to who asked."""
+        first, second = self._two_deliveries()
+        wave = self.wave(first | second)
+        with trap_jobs() as trap:
+            job, _created = self.env["oms.wave.print"].with_user(self.oms_user)._request(wave)
+            wave.with_context(force_report_rendering=True)._oms_wave_pdf()  # printed meanwhile, by hand
+            self._perform(trap.enqueued_jobs)
+        self.assertEqual(job.state, "failed")
+        self.assertIn("Nothing to print in wave", job.error)
+        self.assertIn(self.oms_user.partner_id, wave.message_ids[0].partner_ids)
 
     def test_a_long_slip_keeps_its_pages_together(self):
         products = self.env["product.product"].create(
