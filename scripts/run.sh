@@ -18,6 +18,8 @@ cat <<MSG
   Channel API: http://localhost:$OMS_PORT/oms/v1/shop-us/orders  (demo secret: demo-secret-shop-us)
 
 MSG
+# queue_job's runner: two jobs at once; the accounting and wave-document channels one at a time each.
+export ODOO_QUEUE_JOB_CHANNELS=${ODOO_QUEUE_JOB_CHANNELS:-root:2,root.oms_accounting:1,root.oms_wave_print:1}
 exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" \
     ${PGHOST:+--db_host="$PGHOST"} --db_port="$PGPORT" --db_user="$PGUSER" \
     -d "$OMS_DB" --db-filter="^${OMS_DB}\$" --http-port "$OMS_PORT" --load="$OMS_SERVER_WIDE_MODULES" \

@@ -103,7 +103,8 @@ class OmsDeal(models.Model):
                 raise UserError(self.env._("Only a draft deal can be scheduled (%(deal)s).", deal=deal.name))
         self.filtered(lambda d: not d.send_at).send_at = fields.Datetime.now()
         self.write({"state": "scheduled"})
-        self.env.ref("oms_ecommerce.ir_cron_oms_send_deals")._trigger(min(self.mapped("send_at")))
+        for deal in self:
+            deal._oms_enqueue_send()
 
     def action_cancel(self):
         self.filtered(lambda d: d.state in ("draft", "scheduled", "sending")).write({"state": "cancelled"})
@@ -146,31 +147,50 @@ class OmsDeal(models.Model):
         self.sent_count += len(recipients)
         return len(recipients)
 
+    def _oms_enqueue_send(self):
+        """The queue job that sends the deal's next batch (not before its send time). The identity key keeps one
+        waiting job per deal, however often it is asked."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        return self.with_delay(
+            eta=self.send_at if self.send_at and self.send_at > now else None,
+            identity_key=f"oms.deal:{self.id}:send",
+            description=self.env._("Deal %(deal)s: send the next batch", deal=self.name),
+        )._job_send()
+
+    def _job_send(self):
+        """A queue job: queue the next batch of the deal's emails (Odoo's mail queue sends them), then enqueue the
+        next batch's job; the last one marks the deal sent. Each batch is its own transaction: a worker killed in
+        the middle of a deal resumes at the next batch, and nobody gets the email twice (one recipient row per
+        customer and deal, unique).
+
+        :return: how many emails this batch queued
+        """
+        self.ensure_one()
+        if self.state not in ("scheduled", "sending"):
+            return 0  # cancelled (or sent) meanwhile
+        if self.send_at and self.send_at > fields.Datetime.now():
+            self._oms_enqueue_send()  # moved to a later time after it was scheduled
+            return 0
+        self.state = "sending"
+        param = self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.deal_batch_size", DEFAULT_BATCH)
+        sent = self._oms_send_batch(int(param))
+        if sent:
+            self._oms_enqueue_send()
+        else:
+            self.state = "sent"
+            self.message_post(
+                body=self.env._("Deal sent to %(count)s customers.", count=self.sent_count),
+                subtype_xmlid="mail.mt_note",
+            )
+        return sent
+
     @api.model
     def _cron_send_deals(self):
-        """Send scheduled deals in batches through the mail queue; each customer once per deal."""
-        Cron = self.env["ir.cron"]
-        batch = int(self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.deal_batch_size", DEFAULT_BATCH))
+        """Safety net: a due deal without a waiting job (its job was deleted, or failed for good) gets one."""
         deals = self.search([("state", "in", ("scheduled", "sending")), ("send_at", "<=", fields.Datetime.now())])
         for deal in deals:
-            deal.state = "sending"
-            while True:
-                deal.invalidate_recordset(["state"])
-                if deal.state != "sending":
-                    break  # cancelled by a manager between two batches
-                sent = deal._oms_send_batch(batch)
-                if not sent:
-                    deal.state = "sent"
-                    deal.message_post(
-                        body=self.env._("Deal sent to %(count)s customers.", count=deal.sent_count),
-                        subtype_xmlid="mail.mt_note",
-                    )
-                    Cron._commit_progress(0)
-                    break
-                if not Cron._commit_progress(sent):
-                    # This run's time is up: the next run goes on where this one stopped.
-                    self.env.ref("oms_ecommerce.ir_cron_oms_send_deals")._trigger()
-                    return
+            deal._oms_enqueue_send()
 
 
 class OmsDealRecipient(models.Model):

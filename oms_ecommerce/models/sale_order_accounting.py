@@ -3,6 +3,7 @@ import logging
 import psycopg2
 
 from odoo import api, fields, models
+from odoo.addons.queue_job.job import identity_exact
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 
@@ -147,24 +148,43 @@ class SaleOrder(models.Model):
     # Cron
     # ------------------------------------------------------------------
     @api.model
+    def _oms_accounting_steps(self):
+        """{method: its due domain}: invoicing, payments and refunds by the channels' policies, in this order."""
+        return {
+            "_oms_invoice": self._oms_invoice_due_domain(),
+            "_oms_register_payment": self._oms_payment_due_domain(),
+            "_oms_refund": self._oms_refund_due_domain(),
+        }
+
+    @api.model
     def _cron_oms_accounting(self, batch_size=ACCOUNTING_BATCH_SIZE):
-        """Invoice, pay and refund channel orders in batches, committing after each batch."""
-        Cron = self.env["ir.cron"]
-        steps = [
-            (self._oms_invoice_due_domain(), "_oms_invoice"),
-            (self._oms_payment_due_domain(), "_oms_register_payment"),
-            (self._oms_refund_due_domain(), "_oms_refund"),
-        ]
-        todo = [(self.search(domain, order="id"), domain, method) for domain, method in steps]
-        Cron._commit_progress(remaining=sum(len(orders) for orders, _domain, _method in todo))
-        for orders, domain, method in todo:
+        """Enqueue the due invoicing, payments and refunds: one queue job per batch of ``batch_size`` orders and
+        step, on the accounting job channel (one at a time: a payment never races its invoice). A batch asked
+        again while its job waits is the same job (identity key); a job retried or run twice finds its done
+        orders no longer due.
+
+        :return: the number of jobs enqueued
+        """
+        count = 0
+        for method, domain in self._oms_accounting_steps().items():
+            orders = self.search(domain, order="id")
             for start in range(0, len(orders), batch_size):
                 chunk = orders[start : start + batch_size]
-                # Still due? An earlier step of this run may have done it (invoicing pays paid orders).
-                getattr(chunk.exists().filtered_domain(domain), method)()
-                if not Cron._commit_progress(len(chunk)):
-                    return False
-        return True
+                chunk.with_delay(
+                    identity_key=identity_exact,
+                    description=self.env._(
+                        "Accounting of %(count)s channel orders: %(step)s", count=len(chunk), step=method.strip("_")
+                    ),
+                )._oms_job_accounting(method)
+                count += 1
+        return count
+
+    def _oms_job_accounting(self, method):
+        """A queue job: run one accounting step (``method``) on the orders of ``self`` still due for it (an
+        earlier job may have done it: invoicing pays paid orders)."""
+        due = self.exists().filtered_domain(self._oms_accounting_steps()[method])
+        getattr(due, method)()
+        return len(due)
 
     def _oms_safely(self, work, what):
         """Run ``work(orders)`` on the whole of ``self`` in one savepoint; if it fails, order by order, so that

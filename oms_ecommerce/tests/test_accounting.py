@@ -7,6 +7,7 @@ import openpyxl
 import psycopg2
 
 from odoo import fields
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -86,8 +87,11 @@ class TestAccounting(OmsCommon):
         return order
 
     def run_cron(self):
-        with patch.object(type(self.env["ir.cron"]), "_commit_progress", lambda *a, **k: 1.0):
-            return self.env["sale.order"]._cron_oms_accounting()
+        """The scheduled action enqueues the due batches; queue_job's runner performs them."""
+        with trap_jobs() as trap:
+            count = self.env["sale.order"]._cron_oms_accounting()
+            trap.perform_enqueued_jobs()
+        return count
 
     def invoice(self, order):
         return order.invoice_ids.filtered(lambda m: m.move_type == "out_invoice" and m.state == "posted")
@@ -216,20 +220,25 @@ class TestAccounting(OmsCommon):
         self.assertFalse(bad.oms_accounting_error)
         self.assertEqual(self.invoice(bad).payment_state, "paid")
 
-    def test_cron_batches_commit_progress(self):
+    def test_cron_enqueues_one_job_per_batch(self):
         orders = self.order("B1") | self.order("B2") | self.order("B3")
-        calls = []
-        with patch.object(
-            type(self.env["ir.cron"]), "_commit_progress", lambda _self, *a, **k: calls.append((a, k)) or 1.0
-        ):
+        with trap_jobs() as trap:
+            count = self.env["sale.order"]._cron_oms_accounting(batch_size=2)
+            # the demo database may hold other channel orders due: batches of at most 2, every due order in one
+            jobs = trap.enqueued_jobs
+            self.assertEqual(len(jobs), count)
+            self.assertTrue(all(0 < len(job.recordset) <= 2 for job in jobs))
+            invoicing = [job for job in jobs if job.args == ("_oms_invoice",)]
+            self.assertEqual(sum((job.recordset for job in invoicing), self.env["sale.order"]) & orders, orders)
+            # Asked again while they wait: the same jobs (identity keys), nothing enqueued twice.
             self.env["sale.order"]._cron_oms_accounting(batch_size=2)
-        # the demo database may hold other channel orders due: batches of at most 2, all counted
-        remaining = calls[0][1]["remaining"]
-        self.assertGreaterEqual(remaining, 3)
-        processed = [c[0][0] for c in calls[1:]]
-        self.assertTrue(all(0 < n <= 2 for n in processed), processed)
-        self.assertEqual(sum(processed), remaining)
+            trap.assert_jobs_count(count)
+            self.assertFalse(any(self.invoice(o) for o in orders), "nothing is done before the jobs run")
+            trap.perform_enqueued_jobs()
         self.assertTrue(all(self.invoice(o).payment_state == "paid" for o in orders))
+        # A job run twice (a worker killed after its commit): its orders are no longer due, nothing is done twice.
+        self.assertEqual(invoicing[0].perform(), 0)
+        self.assertEqual(len(orders.invoice_ids), 3)
 
     def test_cancelled_paid_order_gets_credit_note(self):
         order = self.order("R1")

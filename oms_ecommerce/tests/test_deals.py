@@ -1,8 +1,8 @@
 import logging
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import fields, http
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
@@ -12,8 +12,17 @@ from .common import OmsCommon, order_payload
 _logger = logging.getLogger(__name__)
 
 
-def no_commit():
-    return patch("odoo.addons.base.models.ir_cron.IrCron._commit_progress", lambda *a, **k: 1000.0)
+def run_jobs(trap, rounds=None):
+    """Perform the trapped queue jobs as queue_job's runner would, and the jobs they enqueue, until none is left
+    (or ``rounds`` rounds); returns how many were performed."""
+    count = 0
+    while trap.enqueued_jobs and (rounds is None or rounds > 0):
+        jobs, trap.enqueued_jobs = trap.enqueued_jobs, []
+        for job in jobs:
+            job.perform()
+        count += len(jobs)
+        rounds = None if rounds is None else rounds - 1
+    return count
 
 
 @tagged("post_install", "-at_install")
@@ -68,10 +77,11 @@ class TestDeals(HttpCase, OmsCommon):
             1,
             "only Ann: Bob is blacklisted, Cid did not opt in, Dan ordered on another channel, Eve lives in Canada",
         )
-        self.deal.action_schedule()
-        self.assertEqual(self.deal.state, "scheduled")
-        with no_commit():
-            self.env["oms.deal"]._cron_send_deals()
+        with trap_jobs() as trap:
+            self.deal.action_schedule()
+            self.assertEqual(self.deal.state, "scheduled")
+            trap.assert_jobs_count(1, only=self.deal._job_send)
+            self.assertEqual(run_jobs(trap), 2)  # one batch, then the job that finds nobody left
         self.assertRecordValues(self.deal, [{"state": "sent", "sent_count": 1}])
         self.assertEqual(self.deal.recipient_ids.partner_id, ann)
         mail = self.deal_mails()
@@ -84,8 +94,9 @@ class TestDeals(HttpCase, OmsCommon):
         self.assertIn("List-Unsubscribe=One-Click", mail.headers)
         # A second run, even of a deal put back to sending, sends nobody a second email.
         self.deal.state = "sending"
-        with no_commit():
-            self.env["oms.deal"]._cron_send_deals()
+        with trap_jobs():
+            self.assertEqual(self.deal._job_send(), 0)
+        self.assertEqual(self.deal.state, "sent")
         self.assertEqual(len(self.deal_mails()), 1)
         self.assertEqual(self.deal.sent_count, 1)
         self.assertEqual(self.deal.audience_count, 0)
@@ -103,30 +114,27 @@ class TestDeals(HttpCase, OmsCommon):
     def test_batches_until_done(self):
         self.deal.write({"ordered_within_days": 0, "channel_ids": [(5,)], "country_ids": [(5,)]})
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.deal_batch_size", "2")
-        self.deal.action_schedule()
-        with no_commit():
-            self.env["oms.deal"]._cron_send_deals()
+        with trap_jobs() as trap:
+            self.deal.action_schedule()
+            self.assertEqual(run_jobs(trap), 3)  # 2 + 1, then nobody left
         self.assertRecordValues(self.deal, [{"state": "sent", "sent_count": 3}])
         self.assertEqual(len(self.deal_mails()), 3)
         self.assertIn("sent to 3 customers", str(self.deal.message_ids[0].body))
 
-    def test_time_up_resumes_and_cancel_stops_between_batches(self):
+    def test_each_batch_is_a_job_and_cancel_stops_between_batches(self):
         self.deal.write({"ordered_within_days": 0, "channel_ids": [(5,)], "country_ids": [(5,)]})
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.deal_batch_size", "1")
-        self.deal.action_schedule()
-        # The run's time is up after the first batch: it stops and the next run goes on.
-        with patch("odoo.addons.base.models.ir_cron.IrCron._commit_progress", lambda *a, **k: 0.0):
-            self.env["oms.deal"]._cron_send_deals()
-        self.assertRecordValues(self.deal, [{"state": "sending", "sent_count": 1}])
-        # A manager cancels between two batches: no more emails.
-        deal = self.deal
-
-        def cancel_after_batch(*args, **kwargs):
-            self.env.cr.execute("UPDATE oms_deal SET state = 'cancelled' WHERE id = %s", (deal.id,))
-            return 1000.0
-
-        with patch("odoo.addons.base.models.ir_cron.IrCron._commit_progress", cancel_after_batch):
-            self.env["oms.deal"]._cron_send_deals()
+        with trap_jobs() as trap:
+            self.deal.action_schedule()
+            # One batch per job: a worker killed after a batch leaves the next batch's job, not a restart.
+            run_jobs(trap, rounds=1)
+            self.assertRecordValues(self.deal, [{"state": "sending", "sent_count": 1}])
+            trap.assert_jobs_count(1, only=self.deal._job_send)
+            run_jobs(trap, rounds=1)
+            self.assertRecordValues(self.deal, [{"state": "sending", "sent_count": 2}])
+            # A manager cancels between two batches: no more emails.
+            self.deal.action_cancel()
+            run_jobs(trap)
         self.assertRecordValues(self.deal, [{"state": "cancelled", "sent_count": 2}])
         self.assertEqual(len(self.deal_mails()), 2)
 
@@ -154,9 +162,12 @@ class TestDeals(HttpCase, OmsCommon):
 
     def test_future_deal_waits_and_schedule_only_drafts(self):
         self.deal.send_at = fields.Datetime.now() + timedelta(hours=2)
-        self.deal.action_schedule()
-        with no_commit():
-            self.env["oms.deal"]._cron_send_deals()
+        with trap_jobs() as trap:
+            self.deal.action_schedule()
+            # Not before its time: the job waits until then (run early, it waits again).
+            trap.assert_enqueued_job(self.deal._job_send, properties={"eta": self.deal.send_at})
+            run_jobs(trap, rounds=1)
+            trap.assert_jobs_count(1, only=self.deal._job_send)
         self.assertEqual(self.deal.state, "scheduled")
         self.assertFalse(self.deal_mails())
         with self.assertRaisesRegex(UserError, "Only a draft deal"):
