@@ -1,11 +1,11 @@
 import logging
 
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.addons.queue_job.job import identity_exact
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
+
+from ..tools.batch import run_in_savepoints
 
 _logger = logging.getLogger(__name__)
 
@@ -189,27 +189,7 @@ class SaleOrder(models.Model):
     def _oms_safely(self, work, what):
         """Run ``work(orders)`` on the whole of ``self`` in one savepoint; if it fails, order by order, so that
         one bad order is set aside (error, note, activity) without blocking the others. Returns the orders done."""
-        try:
-            with self.env.cr.savepoint():
-                work(self)
-            return self
-        except psycopg2.OperationalError:
-            raise  # a concurrent update or a lost connection: the whole run is retried, no order is to blame
-        except Exception as exc:  # any error of one order must not block the others
-            if len(self) == 1:
-                self._oms_accounting_failed(what, exc)
-                return self.browse()
-        done = self.browse()
-        for order in self:
-            try:
-                with self.env.cr.savepoint():
-                    work(order)
-                done |= order
-            except psycopg2.OperationalError:
-                raise
-            except Exception as exc:
-                order._oms_accounting_failed(what, exc)
-        return done
+        return run_in_savepoints(self, work, lambda order, error: order._oms_accounting_failed(what, error))
 
     def _oms_accounting_failed(self, what, exc):
         self.ensure_one()
