@@ -23,6 +23,7 @@ from . import (
     oms_intake_mapping,
     oms_intake_poll,
     oms_intake_webhooks,
+    oms_job_progress,
     oms_manifest,
     oms_order_step,
     oms_overview_queue,

@@ -27,6 +27,11 @@ class OmsChannel(models.Model):
     overview_late_count = fields.Integer(string="Late", compute="_compute_overview")
     overview_due_today_count = fields.Integer(string="Ship Today", compute="_compute_overview")
     overview_intake_error_count = fields.Integer(string="Intake Errors", compute="_compute_overview")
+    overview_sync_problem_count = fields.Integer(
+        string="Sync Problems",
+        compute="_compute_overview",
+        help="Orders whose push to the platform, or the push of one of their deliveries, failed.",
+    )
     overview_graph = fields.Text(string="Orders per Day", compute="_compute_overview")
 
     # ------------------------------------------------------------------
@@ -55,6 +60,8 @@ class OmsChannel(models.Model):
             "on_hold": Domain("oms_step", "=", "on_hold"),
             "late": open_orders & Domain("oms_ship_by", "<", now),
             "due_today": open_orders & Domain("oms_ship_by", ">=", now) & Domain("oms_ship_by", "<", tomorrow),
+            # the order's own push (a cancellation) or one of its deliveries' (a shipment) failed
+            "sync_problem": Domain("oms_sync_failed", "=", True),
         }
 
     def _compute_overview(self):
@@ -78,6 +85,7 @@ class OmsChannel(models.Model):
             channel.overview_late_count = counts["late"].get(channel, 0)
             channel.overview_due_today_count = counts["due_today"].get(channel, 0)
             channel.overview_intake_error_count = counts["intake_error"].get(channel, 0)
+            channel.overview_sync_problem_count = counts["sync_problem"].get(channel, 0)
             channel.overview_graph = json.dumps(graphs.get(channel.id, []))
 
     def _overview_graph_data(self):
@@ -127,6 +135,7 @@ class OmsChannel(models.Model):
             "on_hold": self.env._("On Hold"),
             "late": self.env._("Late"),
             "due_today": self.env._("To Ship Today"),
+            "sync_problem": self.env._("Channel Sync Failed"),
         }
 
     def action_oms_overview_open(self):

@@ -13,7 +13,6 @@ _logger = logging.getLogger(__name__)
 MANAGER = "oms_ecommerce.group_oms_manager"
 POLL_PLATFORMS = ("shopify", "woocommerce")
 POLL_TIME_BUDGET = 120  # seconds one channel may take in a scheduled run; the rest waits for the next run
-POLL_NOW_TIME_BUDGET = 30  # seconds the button waits; the scheduled action goes on in the background
 POLL_FAILURES_BEFORE_ACTIVITY = 3  # consecutive failed runs (45 minutes) before the responsible is asked
 
 
@@ -82,7 +81,8 @@ class OmsChannel(models.Model):
                 return
 
     def action_oms_poll_now(self):
-        """Button: pull this channel's missed orders now (up to half a minute; the rest in the background)."""
+        """Button: pull this channel's missed orders now, as queue_job jobs on the channel's job channel (a few
+        pages each), with the progress on an ``oms.job.progress`` record and the user told when it is done."""
         self.ensure_one()
         self.check_access("write")
         if not self.env.user.has_group(MANAGER):
@@ -94,26 +94,35 @@ class OmsChannel(models.Model):
                     channel=self.name,
                 )
             )
-        result = self._oms_poll(budget=POLL_NOW_TIME_BUDGET)
-        if result["more"]:
-            self.env.ref("oms_ecommerce.ir_cron_oms_poll")._trigger()
-        if result["error"]:
-            message, kind = result["error"], "danger"
-        else:
-            message, kind = self.sudo().poll_last_result, "success"
-            if result["more"]:
-                message = self.env._("%(result)s The rest is pulled in the background.", result=message)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": kind,
-                "title": self.env._("Pull missed orders: %(channel)s", channel=self.name),
-                "message": message,
-                "sticky": kind == "danger",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        if not self._oms_poll_ready():
+            raise UserError(
+                self.env._(
+                    "Set the credentials of channel %(channel)s's platform (Platform Connection tab) to pull its orders.",
+                    channel=self.name,
+                )
+            )
+        since = self._oms_poll_since()
+        progress, created = self.env["oms.job.progress"]._oms_start(
+            "poll",
+            self.env._("Pull missed orders: %(channel)s", channel=self.name),
+            f"poll:{self.id}",
+            max(1, int((fields.Datetime.now() - since).total_seconds())),
+            channel_id=self.id,
+        )
+        if created:
+            progress._oms_delayable(
+                "poll-1",
+                self.env._("Pull missed orders of %(channel)s", channel=self.name),
+                channel=self._oms_job_channel(),
+            )._oms_job_poll().delay()
+        return progress._oms_started_notification(
+            self.env._(
+                "The orders %(platform)s updated since %(since)s UTC are pulled in the background; you will be told "
+                "when it is done.",
+                platform=dict(self._fields["platform"]._description_selection(self.env))[self.platform],
+                since=fields.Datetime.to_string(since),
+            )
+        )
 
     # ------------------------------------------------------------------
     # The work
@@ -155,7 +164,7 @@ class OmsChannel(models.Model):
             context=dict(self.env.context, allowed_company_ids=[self.sudo().company_id.id], tz="UTC"),
         )
 
-    def _oms_poll(self, commit=None, budget=POLL_TIME_BUDGET, sleep=time.sleep):
+    def _oms_poll(self, commit=None, budget=POLL_TIME_BUDGET, sleep=time.sleep, since=None):
         """Pull the orders the platform updated since the watermark, page after page, each page stored and
         applied in a savepoint; the watermark then moves to the newest update time of the page and ``commit``
         (the scheduled action's ``_commit_progress``) makes it durable. A failure stops the run: the pages before
@@ -163,6 +172,7 @@ class OmsChannel(models.Model):
 
         :param commit: called after each page; returns the seconds left to the scheduled run (0: stop)
         :param budget: seconds after which the run stops after its current page (the next run goes on)
+        :param since: the platform update time to start from (default: the watermark minus the overlap)
         :return: {"stored": n, "skipped": n, "pages": n, "more": whether pages were left, "error": message}
         """
         self.ensure_one()
@@ -173,7 +183,8 @@ class OmsChannel(models.Model):
         Intake, target = env["oms.intake"], env["oms.channel"].browse(channel.id)
         try:
             client = channel._oms_platform_client()
-            for orders in platform_poll.pages(channel.platform, client, channel._oms_poll_since(), sleep=sleep):
+            start = since or channel._oms_poll_since()
+            for orders in platform_poll.pages(channel.platform, client, start, sleep=sleep):
                 with self.env.cr.savepoint():
                     stored, skipped, newest = Intake._receive_polled(target, orders)
                     if newest and (not channel.poll_watermark or newest > channel.poll_watermark):

@@ -1,14 +1,16 @@
 import math
 
 from odoo import api, fields, models
+from odoo.addons.queue_job.delay import chain
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 
 from ..tools import platform_push
 from ..tools.platform_push import PushError
 
 MANAGER = "oms_ecommerce.group_oms_manager"
 PUSH_PLATFORMS = ("shopify", "woocommerce")
-RECONCILE_CHUNK = 250
+STOCK_PUSH_CHUNK = 250  # SKUs per job of the Push Stock Levels button (Shopify's batch of quantities)
 
 
 class OmsChannel(models.Model):
@@ -127,6 +129,11 @@ class OmsChannel(models.Model):
     def _oms_sync_identity_keys(self):
         return [f"oms-stock-all:{channel.id}" for channel in self]
 
+    def _oms_sync_failed_jobs_domain(self):
+        # the daily reconciliation's job, and the chunks of the button's (oms-stock-all:<channel>:<action>:<step>)
+        chunks = Domain.OR(Domain("identity_key", "=like", f"oms-stock-all:{channel.id}:%") for channel in self)
+        return super()._oms_sync_failed_jobs_domain() | (Domain("state", "=", "failed") & chunks)
+
     def _oms_sync_enqueue(self):
         self.action_oms_push_stock()
 
@@ -168,8 +175,7 @@ class OmsChannel(models.Model):
                 self.env._("Stock of %(sku)s to %(channel)s", sku=mapping.sku or "?", channel=channel.name),
             )._oms_job_push_stock(mapping.product_id.ids)
 
-    def action_oms_push_stock(self):
-        """Push the stock level of every mapped SKU (the daily reconciliation, or the button)."""
+    def _oms_check_pushes_stock(self):
         for channel in self.sudo():
             if not channel._oms_pushes("stock"):
                 raise UserError(
@@ -179,6 +185,59 @@ class OmsChannel(models.Model):
                         channel=channel.name,
                     )
                 )
+
+    def action_oms_push_stock(self):
+        """Button (and Retry): push the stock level of every mapped SKU, as queue_job jobs of 250 SKUs on the
+        channel's job channel, one after the other; the progress is on an ``oms.job.progress`` record and the
+        user who pressed it is told when it is done."""
+        self._oms_check_pushes_stock()
+        Progress = self.env["oms.job.progress"]
+        notification = True
+        for channel in self.sudo():
+            products = channel.product_map_ids.product_id
+            if not products:
+                continue
+            progress, created = Progress._oms_start(
+                "stock_push",
+                self.env._("Push stock levels: %(channel)s", channel=channel.name),
+                f"stock:{channel.id}",
+                len(products),
+                channel_id=channel.id,
+            )
+            notification = progress._oms_started_notification(
+                self.env._(
+                    "The stock levels of %(count)s SKUs are pushed to %(channel)s in the background; you will be "
+                    "told when it is done.",
+                    count=len(products),
+                    channel=channel.name,
+                )
+            )
+            if not created:
+                continue
+            channel.oms_sync_state = "pending"
+            ids = products.ids
+            chunks = [ids[start : start + STOCK_PUSH_CHUNK] for start in range(0, len(ids), STOCK_PUSH_CHUNK)]
+            chain(
+                *[
+                    progress._oms_delayable(
+                        f"stock-{number}",
+                        self.env._(
+                            "Stock of all SKUs to %(channel)s (part %(number)s of %(count)s)",
+                            channel=channel.name,
+                            number=number,
+                            count=len(chunks),
+                        ),
+                        channel=channel._oms_job_channel(),
+                    )._oms_job_push_stock(chunk)
+                    for number, chunk in enumerate(chunks, start=1)
+                ]
+            ).delay()
+        return notification if len(self) == 1 else True
+
+    def _oms_push_stock_all(self):
+        """The daily reconciliation: one job per channel pushes every mapped SKU, even unchanged ones."""
+        self._oms_check_pushes_stock()
+        for channel in self.sudo():
             products = channel.product_map_ids.product_id
             if not products:
                 continue
@@ -188,12 +247,11 @@ class OmsChannel(models.Model):
                 f"oms-stock-all:{channel.id}",
                 self.env._("Stock of all SKUs to %(channel)s", channel=channel.name),
             )._oms_job_push_stock(products.ids, force=True)
-        return True
 
     @api.model
     def _cron_oms_reconcile_stock(self):
         channels = self.search([("sync_stock", "=", True), ("platform", "in", PUSH_PLATFORMS)])
-        channels.filtered("product_map_ids").action_oms_push_stock()
+        channels.filtered("product_map_ids")._oms_push_stock_all()
 
     def _oms_job_push_stock(self, product_ids, force=False):
         """Job: push the available-to-sell quantity of these products (computed now: the latest figure).
@@ -201,24 +259,33 @@ class OmsChannel(models.Model):
         :param force: push even a figure the platform already has (the reconciliation)
         :return: a summary kept on the job
         """
+        counts = self._oms_push_stock_now(product_ids, force=force)
+        return counts.get("note") or f"{counts['pushed']} pushed, {counts['unknown']} unknown"
+
+    def _oms_push_stock_now(self, product_ids, force=False):
+        """Push the available-to-sell quantity of these products now (see ``_oms_job_push_stock``).
+
+        :return: {"pushed": n, "unknown": n, "note": why nothing was pushed, or False}
+        """
         self.ensure_one()
         channel = self.sudo()
+        nothing = {"pushed": 0, "unknown": 0}
         if not channel._oms_pushes("stock"):
-            return "stock push is off for this channel"
+            return dict(nothing, note="stock push is off for this channel")
         mappings = channel.product_map_ids.filtered(lambda m: m.product_id.id in product_ids)
         if not force:
             mappings = mappings.filtered(lambda m: m.state != "unknown")
         if not mappings:
-            return "no mapped SKU"
+            return dict(nothing, note="no mapped SKU")
         quantities = channel._oms_available_to_sell(mappings.product_id)
         if not force:
             mappings = mappings.filtered(lambda m: not m.last_pushed_at or m.last_quantity != quantities[m.product_id])
             if not mappings:
-                return "unchanged"
-        result = self._oms_sync_call(channel._oms_push_stock_levels, mappings, quantities)
+                return dict(nothing, note="unchanged")
+        pushed, unknown = self._oms_sync_call(channel._oms_push_stock_levels, mappings, quantities)
         if force or channel.oms_sync_state == "error":
             channel._oms_sync_done()
-        return result
+        return {"pushed": pushed, "unknown": unknown, "note": False}
 
     def _oms_push_stock_levels(self, mappings, quantities):
         self.ensure_one()
@@ -274,4 +341,4 @@ class OmsChannel(models.Model):
         failed = known - pushed
         for mapping in failed:
             mapping.write({"state": "unknown", "problem": refused[int(mapping.platform_ref)], "platform_ref": False})
-        return f"{len(pushed)} pushed, {len(mappings) - len(known) + len(failed)} unknown"
+        return len(pushed), len(mappings) - len(known) + len(failed)

@@ -118,6 +118,13 @@ class OmsPayout(models.Model):
     )
     matched_count = fields.Integer(compute="_compute_totals", store=True, string="Matched")
     mismatch_count = fields.Integer(compute="_compute_totals", store=True, string="Mismatched")
+    import_progress_id = fields.Many2one(
+        "oms.job.progress",
+        string="Import in Progress",
+        compute="_compute_import_progress_id",
+        help="The background import of this payout's file, while its lines are created and matched.",
+    )
+    import_progress = fields.Integer(string="Imported (%)", compute="_compute_import_progress_id")
 
     # NULLS NOT DISTINCT (PostgreSQL 15): one of channel_id and carrier_id is always empty, and a plain UNIQUE
     # treats every NULL as distinct, so it would never fire.
@@ -232,7 +239,8 @@ class OmsPayout(models.Model):
     # ------------------------------------------------------------------
     # Posting
     # ------------------------------------------------------------------
-    def _check_draft(self):
+    def _check_draft(self, importing=True):
+        """Only a draft payout is matched or posted; and not while its file is imported (``importing``)."""
         for payout in self:
             if payout.state != "draft":
                 raise UserError(
@@ -242,6 +250,27 @@ class OmsPayout(models.Model):
                         state=dict(payout._fields["state"]._description_selection(self.env))[payout.state],
                     )
                 )
+        if importing:
+            for payout in self.filtered("import_progress_id"):
+                raise UserError(
+                    self.env._(
+                        "Payout %(payout)s is still being imported (%(progress)s %%): wait until it is done.",
+                        payout=payout.name,
+                        progress=payout.import_progress_id.progress,
+                    )
+                )
+
+    def _compute_import_progress_id(self):
+        running = (
+            self.env["oms.job.progress"]
+            .sudo()
+            .search([("payout_id", "in", self.ids), ("kind", "=", "payout_import"), ("state", "=", "running")])
+        )
+        by_payout = {progress.payout_id.id: progress for progress in running}
+        for payout in self:
+            progress = by_payout.get(payout.id, running.browse())
+            payout.import_progress_id = progress
+            payout.import_progress = progress.progress
 
     def _check_accountant(self):
         if not self.env.user.has_group("account.group_account_invoice"):

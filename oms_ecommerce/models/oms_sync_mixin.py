@@ -5,6 +5,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 
 from ..tools.platform_client import PlatformError
 
@@ -42,6 +43,10 @@ class OmsSyncMixin(models.AbstractModel):
     def _oms_sync_identity_keys(self):
         """The identity keys of the records' push jobs (to close their failed jobs on a retry)."""
         raise NotImplementedError
+
+    def _oms_sync_failed_jobs_domain(self):
+        """The failed push jobs of these records (closed when the push is retried)."""
+        return Domain("state", "=", "failed") & Domain("identity_key", "in", self._oms_sync_identity_keys())
 
     def _oms_sync_activity_record(self):
         """The record on which the desk gets an activity when the push fails."""
@@ -126,11 +131,7 @@ class OmsSyncMixin(models.AbstractModel):
         if not failed:
             raise UserError(self.env._("Nothing to retry: no push of these records failed."))
         failed.sudo().write({"oms_sync_state": "pending", "oms_sync_error": False})
-        jobs = (
-            self.env["queue.job"]
-            .sudo()
-            .search([("state", "=", "failed"), ("identity_key", "in", failed._oms_sync_identity_keys())])
-        )
+        jobs = self.env["queue.job"].sudo().search(failed._oms_sync_failed_jobs_domain())
         jobs.button_cancelled()
         failed._oms_sync_enqueue()
         return True

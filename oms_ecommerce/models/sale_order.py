@@ -1,3 +1,4 @@
+import hashlib
 import re
 from datetime import datetime, time, timedelta
 from email.utils import formataddr
@@ -5,6 +6,7 @@ from email.utils import formataddr
 import pytz
 
 from odoo import _, api, fields, models
+from odoo.addons.queue_job.delay import chain
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -48,6 +50,8 @@ SYSTEM_FIELDS = frozenset(
 
 # Above this many orders, a bulk action leaves the composing of the customer emails to the cron.
 BACKGROUND_NOTIFY_THRESHOLD = 20
+# Orders per job of a bulk confirmation run in the background (above oms_ecommerce.confirm_background_threshold).
+CONFIRM_CHUNK = 50
 
 
 class SaleOrder(models.Model):
@@ -481,11 +485,16 @@ class SaleOrder(models.Model):
             return confirmed
 
     def action_oms_confirm(self):
-        """Bulk confirmation from the order desk: received channel orders that are not on hold."""
-        todo = self.filtered(lambda o: o.oms_channel_id and o.state in ("draft", "sent") and not o.oms_hold)
-        if len(todo) > BACKGROUND_NOTIFY_THRESHOLD:
-            todo = todo.with_context(oms_notify_in_background=True)
-        confirmed = todo._oms_confirm_safely()
+        """Bulk confirmation from the order desk: received channel orders that are not on hold. Above
+        ``oms_ecommerce.confirm_background_threshold`` orders (100), they are confirmed by queue_job jobs of
+        50 orders, one after the other, with the progress on an ``oms.job.progress`` record."""
+        todo = self._oms_to_confirm()
+        threshold = int(
+            self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.confirm_background_threshold", 100)
+        )
+        if len(todo) > threshold:
+            return todo._oms_confirm_in_background(skipped=len(self) - len(todo))
+        confirmed = todo._oms_bulk_confirm(background_notify=len(todo) > BACKGROUND_NOTIFY_THRESHOLD)
         skipped = len(self) - len(confirmed)
         return {
             "type": "ir.actions.client",
@@ -500,6 +509,51 @@ class SaleOrder(models.Model):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _oms_to_confirm(self):
+        return self.filtered(lambda o: o.oms_channel_id and o.state in ("draft", "sent") and not o.oms_hold)
+
+    def _oms_bulk_confirm(self, background_notify=False):
+        """Confirm the orders of ``self`` that are still to confirm. :return: the orders confirmed"""
+        todo = self._oms_to_confirm()
+        if background_notify:
+            # Many orders at once: the step emails are composed by their scheduled action, right after.
+            todo = todo.with_context(oms_notify_in_background=True)
+        return todo._oms_confirm_safely()
+
+    def _oms_confirm_in_background(self, skipped=0):
+        """Enqueue the confirmation of ``self`` as a chain of jobs; a second click on the same selection while
+        they run finds the same action."""
+        key = "confirm:" + hashlib.sha1(",".join(map(str, sorted(self.ids))).encode()).hexdigest()
+        progress, created = self.env["oms.job.progress"]._oms_start(
+            "confirm",
+            self.env._("Confirm %(count)s channel orders", count=len(self)),
+            key,
+            len(self),
+            counters={"confirmed": 0, "skipped": skipped},
+        )
+        if created:
+            ids = self.ids
+            chunks = [ids[start : start + CONFIRM_CHUNK] for start in range(0, len(ids), CONFIRM_CHUNK)]
+            chain(
+                *[
+                    progress._oms_delayable(
+                        f"confirm-{number}",
+                        self.env._(
+                            "Confirm channel orders (part %(number)s of %(count)s)", number=number, count=len(chunks)
+                        ),
+                    )._oms_job_confirm(chunk)
+                    for number, chunk in enumerate(chunks, start=1)
+                ]
+            ).delay()
+        return progress._oms_started_notification(
+            self.env._(
+                "%(count)s orders are confirmed in the background, %(chunk)s at a time; you will be told when it is "
+                "done.",
+                count=progress.total,
+                chunk=CONFIRM_CHUNK,
+            )
+        )
 
     @api.model
     def _cron_oms_confirm_overdue(self, limit=500):

@@ -1,4 +1,5 @@
 import copy
+import json
 from datetime import datetime, time, timedelta
 
 from odoo import fields
@@ -59,6 +60,17 @@ def order_payload(external_id="1001", **overrides):
     payload = copy.deepcopy(payload)
     payload.update(overrides)
     return payload
+
+
+def in_chain_order(jobs):
+    """Jobs trapped by queue_job's ``trap_jobs``, in the order its runner runs them: each after the ones it
+    depends on (a chain's jobs are trapped in no particular order)."""
+    ordered, left = [], list(jobs)
+    while left:
+        job = next(job for job in left if not any(parent in left for parent in job.depends_on))
+        ordered.append(job)
+        left.remove(job)
+    return ordered
 
 
 class OmsCommon(TransactionCase):
@@ -133,6 +145,24 @@ class OmsCommon(TransactionCase):
 
     def receive(self, *payloads, channel=None, source="api"):
         return self.Intake._receive(channel or self.channel, list(payloads), source=source)
+
+    def assert_user_told(self, progress, text, kind="success"):
+        """The user who started a long action (``oms.job.progress``) was told how it ended: a notification in
+        their open browser tabs (sent on the bus when the transaction commits) and a message in their inbox."""
+        partner = progress.user_id.partner_id
+        sent = [
+            json.loads(values["message"])
+            for values in self.env.cr.precommit.data.get("bus.bus.values", [])
+            if json.loads(values["channel"]) == [self.env.cr.dbname, "res.partner", partner.id]
+        ]
+        told = [
+            message["payload"]
+            for message in sent
+            if message["type"] == "simple_notification" and text in message["payload"]["message"]
+        ]
+        self.assertEqual([payload["type"] for payload in told], [kind], sent)
+        inbox = progress.message_ids.filtered(lambda message: partner in message.partner_ids and text in message.body)
+        self.assertEqual(len(inbox), 1, progress.message_ids.mapped("body"))
 
 
 class OmsPackingCommon(OmsCommon):

@@ -12,7 +12,8 @@ from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import OmsCommon, order_payload
+from ..wizards import oms_payout_import
+from .common import OmsCommon, in_chain_order, order_payload
 
 # 2 mugs at 12.50 + 1 tea at 8.00 - 10 % + shipping 4.99, untaxed (the test products have no taxes)
 TOTAL = 37.19
@@ -606,14 +607,18 @@ class TestAccounting(OmsCommon):
     # ------------------------------------------------------------------
     # Import
     # ------------------------------------------------------------------
-    def _import(self, content, filename="payout.csv", reference="IMP-1"):
-        return self.env["oms.payout.import"].create(
-            {
-                "channel_id": self.channel.id,
-                "reference": reference,
-                "file": base64.b64encode(content),
-                "filename": filename,
-            }
+    def _import(self, content, filename="payout.csv", reference="IMP-1", user=None):
+        return (
+            self.env["oms.payout.import"]
+            .with_user(user or self.env.user)
+            .create(
+                {
+                    "channel_id": self.channel.id,
+                    "reference": reference,
+                    "file": base64.b64encode(content),
+                    "filename": filename,
+                }
+            )
         )
 
     def test_import_csv_with_preview(self):
@@ -652,6 +657,65 @@ class TestAccounting(OmsCommon):
         self.assertRecordValues(
             payout.line_ids, [{"external_id": "I1", "gross": TOTAL, "fee": 1.0, "net": 36.19, "match_state": "matched"}]
         )
+
+    def test_import_large_file_in_jobs(self):
+        """A file of more rows than oms_ecommerce.payout_background_rows: the preview shows the first rows and
+        every row with a problem; the draft payout is created at once, its lines by a chain of jobs (as the
+        accountant), matched by the last one; the payout shows the progress and cannot be posted meanwhile."""
+        self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.payout_background_rows", "3")
+        order = self.order("L1", status="pending")
+        self.run_cron()
+        rows = [b"L1,37.19,1.00,36.19"] + [f"L-UNKNOWN-{n},10,0,10".encode() for n in range(2, 6)]
+        header = b"order_id,gross,fee,net\n"
+        bad = self._import(header + b"\n".join([*rows, b"L6,abc,0,1"]) + b"\n", "big.csv", "BIG-BAD", self.accountant)
+        with patch.object(oms_payout_import, "PREVIEW_ROWS", 2):
+            bad.action_preview()
+        self.assertEqual(bad.row_count, 6)
+        self.assertTrue(bad.background)
+        self.assertEqual(bad.line_ids.mapped("row"), [2, 3, 7], "the first two rows and the one with a problem")
+        with self.assertRaisesRegex(UserError, "row 7, column gross"):
+            bad.action_create()
+
+        content = header + b"\n".join(rows) + b"\n"
+        wizard = self._import(content, "big.csv", "BIG", self.accountant)
+        with patch.object(oms_payout_import, "PAYOUT_CHUNK", 2), trap_jobs() as trap:
+            result = wizard.action_create()
+            payout = self.env["oms.payout"].search([("reference", "=", "BIG")])
+            self.assertEqual(result["params"]["next"]["res_id"], payout.id)
+            self.assertFalse(payout.line_ids, "no line created in the request")
+            self.assertEqual(base64.b64decode(payout.message_ids.attachment_ids.datas), content)
+            progress = payout.import_progress_id
+            self.assertRecordValues(progress, [{"kind": "payout_import", "user_id": self.accountant.id, "total": 6}])
+            trap.assert_jobs_count(3, only=progress._oms_job_payout_rows)
+            trap.assert_jobs_count(1, only=progress._oms_job_payout_match)
+            trap.assert_enqueued_job(
+                progress._oms_job_payout_rows,
+                args=(
+                    [
+                        {"sequence": 2, "external_id": "L1", "gross": TOTAL, "fee": 1.0, "refund": 0.0, "net": 36.19},
+                        {"sequence": 3, "external_id": "L-UNKNOWN-2", "gross": 10.0, "fee": 0.0, "refund": 0.0,
+                         "net": 10.0},
+                    ],
+                ),
+                properties={"channel": "root.oms_bulk", "identity_key": f"oms-progress:{progress.id}:rows-1"},
+            )  # fmt: skip
+            *row_jobs, match_job = in_chain_order(trap.enqueued_jobs)
+            for job in row_jobs[:2]:
+                job.perform()
+            self.env.invalidate_all()  # as the next request reads it
+            self.assertEqual(len(payout.line_ids), 4)
+            self.assertEqual(payout.import_progress, 66)
+            with self.assertRaisesRegex(UserError, "still being imported"):
+                payout.with_user(self.accountant).action_post()
+            row_jobs[2].perform()
+            match_job.perform()
+        self.env.invalidate_all()
+        self.assertFalse(payout.import_progress_id)
+        self.assertRecordValues(progress, [{"state": "done", "progress": 100}])
+        self.assertEqual(payout.line_ids.mapped("sequence"), [2, 3, 4, 5, 6])
+        self.assertRecordValues(payout, [{"state": "draft", "matched_count": 1, "mismatch_count": 4}])
+        self.assertEqual(payout.line_ids[0].order_id, order)
+        self.assert_user_told(progress, f"Payout {payout.name}: 5 rows imported; 1 matched, 4 to check.")
 
     def test_import_xlsx(self):
         workbook = openpyxl.Workbook()

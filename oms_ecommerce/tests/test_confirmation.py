@@ -1,8 +1,12 @@
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
-from .common import OmsCommon, day, iso, order_payload
+from ..models import sale_order
+from .common import OmsCommon, day, in_chain_order, iso, order_payload
 
 
 @tagged("post_install", "-at_install")
@@ -84,6 +88,49 @@ class TestConfirmation(OmsCommon):
         self.assertEqual(len(self._confirm_activities(order)), 2)
         order.action_confirm()
         self.assertFalse(order.oms_confirm_overdue)
+
+    def test_bulk_confirm_of_many_orders_runs_in_jobs(self):
+        """Above the threshold, the selection is confirmed by a chain of queue_job jobs, not in the request: each
+        job a chunk, the progress moving with each, the user told at the end."""
+        self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.confirm_background_threshold", "3")
+        orders = self.env["sale.order"]
+        for index in range(6):
+            orders |= self._receive_order(f"bulk-bg-{index}")
+        orders[0]._oms_hold("Fraud check")
+        todo = orders[1:]
+        with patch.object(sale_order, "CONFIRM_CHUNK", 2), trap_jobs() as trap:
+            result = orders.with_user(self.oms_user).action_oms_confirm()
+            self.assertEqual(set(orders.mapped("state")), {"draft"}, "nothing confirmed in the request")
+            self.assertEqual(result["params"]["type"], "info")
+            progress = self.env["oms.job.progress"].search([("kind", "=", "confirm")])
+            self.assertRecordValues(
+                progress, [{"user_id": self.oms_user.id, "state": "running", "total": 5, "done": 0, "progress": 0}]
+            )
+            self.assertIn(f"/odoo/oms.job.progress/{progress.id}", result["params"]["links"][0]["url"])
+            trap.assert_jobs_count(3, only=progress._oms_job_confirm)
+            trap.assert_enqueued_job(
+                progress._oms_job_confirm,
+                args=(todo[:2].ids,),
+                properties={"channel": "root.oms_bulk", "identity_key": f"oms-progress:{progress.id}:confirm-1"},
+            )
+            # A second click on the same selection while it runs: the same action, no second chain.
+            again = orders.with_user(self.oms_user).action_oms_confirm()
+            self.assertEqual(again["params"]["links"], result["params"]["links"])
+            self.assertEqual(trap.jobs_count(), 3)
+
+            first, *rest = in_chain_order(trap.enqueued_jobs)
+            first.perform()  # as queue_job's runner: as the user who clicked
+            self.assertEqual(first.user_id, self.oms_user.id)
+            self.assertEqual(todo.mapped("state"), ["sale", "sale", "draft", "draft", "draft"])
+            self.assertRecordValues(progress, [{"state": "running", "done": 2, "progress": 40}])
+            for job in rest:
+                job.perform()
+        self.assertEqual(orders.mapped("state"), ["draft", "sale", "sale", "sale", "sale", "sale"])
+        self.assertRecordValues(
+            progress,
+            [{"state": "done", "done": 5, "progress": 100, "counters": {"confirmed": 5, "skipped": 1}}],
+        )
+        self.assert_user_told(progress, "5 orders confirmed; 1 skipped")
 
     def test_bulk_confirm_skips_held_orders(self):
         orders = self.env["sale.order"]

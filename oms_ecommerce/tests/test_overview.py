@@ -16,6 +16,7 @@ CHANNEL_FIGURES = {
     "on_hold": "overview_on_hold_count",
     "late": "overview_late_count",
     "due_today": "overview_due_today_count",
+    "sync_problem": "overview_sync_problem_count",
 }
 QUEUE_FIGURES = {
     "to_pack": "to_pack_count",
@@ -63,7 +64,14 @@ class TestOverview(OmsOverviewCommon):
         cancelled._action_cancel()
         self.receive(order_payload("OV-BAD", lines=[{"sku": "NO-SUCH-SKU", "quantity": 1}]))
         other = self.channel.copy({"name": "Other Shop", "code": "other-shop"})
-        self.order("OV-OTHER", now, now - timedelta(hours=2), channel=other)
+        other_order = self.order("OV-OTHER", now, now - timedelta(hours=2), channel=other)
+        # Failed pushes, as queue_job reports them (the job function's on_fail_method): a shipment of an order
+        # placed long ago, the late order's cancellation, and an order of the other channel.
+        shipped = self.order("OV-SYNC", now - timedelta(days=20), now + timedelta(days=2))
+        shipped.action_confirm()
+        shipped.picking_ids._oms_sync_job_failed(exc_message="Shopify has no order OV-SYNC")
+        late._oms_sync_job_failed(exc_message="Shopify refused the cancellation")
+        other_order._oms_sync_job_failed(exc_message="Shopify refused the cancellation")
 
         channel = self.channel.with_user(self.oms_user)
         self.assertRecordValues(
@@ -78,6 +86,7 @@ class TestOverview(OmsOverviewCommon):
                     "overview_late_count": 1,  # not the cancelled one, whose promise is gone
                     "overview_due_today_count": 1,
                     "overview_intake_error_count": 1,
+                    "overview_sync_problem_count": 2,  # the shipment's order and the late one, not the other's
                 }
             ],
         )
@@ -89,6 +98,7 @@ class TestOverview(OmsOverviewCommon):
             "on_hold": held,
             "late": late,
             "due_today": held,
+            "sync_problem": shipped | late,
         }
         for figure, orders in expected.items():
             action = channel.with_context(oms_figure=figure).action_oms_overview_open()
@@ -276,7 +286,7 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
 
 
 # Measured: the two kanban reads, whatever the number of channels and orders (see the test).
-OVERVIEW_QUERY_BUDGET = 29
+OVERVIEW_QUERY_BUDGET = 30
 
 
 @tagged("post_install", "-at_install")

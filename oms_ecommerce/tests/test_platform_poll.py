@@ -8,10 +8,12 @@ from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 from odoo import fields
-from odoo.exceptions import AccessError
+from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tests.common import _super_send
 
+from ..models import oms_job_progress
 from ..tools.webhooks import utc
 from .common import OmsPackingCommon, placed_days_ago
 from .test_platform_webhooks import fixture, shopify_time
@@ -384,13 +386,53 @@ class TestShopifyPoll(PlatformPollCase):
         self.assertNotIn(SHOPIFY_TOKEN, " ".join(logs.output))
         self.assertNotIn(SHOPIFY_TOKEN, self.shopify.poll_last_result)
 
-    def test_button_for_managers_only(self):
+    def test_button_pulls_in_jobs_with_progress(self):
+        """The button (managers only) pulls nothing in the request: queue_job jobs on the channel's job channel
+        each read a page here (a few in production), the next one going on from the new watermark; the progress
+        is the share of the platform's history read; the manager is told at the end."""
         self.serve_three()
         with self.assertRaises(AccessError):
             self.shopify.with_user(self.oms_user).action_oms_poll_now()
-        action = self.shopify.with_user(self.oms_manager).action_oms_poll_now()
-        self.assertEqual(action["params"]["type"], "success")
-        self.assertEqual(len(self.orders(self.shopify)), 3)
+        with patch.object(oms_job_progress, "POLL_PAGES_PER_JOB", 1), trap_jobs() as trap:
+            action = self.shopify.with_user(self.oms_manager).action_oms_poll_now()
+            self.assertEqual(action["params"]["type"], "info")
+            self.assertFalse(self.requests_of("shopify"), "the platform is not called in the request")
+            progress = self.env["oms.job.progress"].search([("channel_id", "=", self.shopify.id)])
+            self.assertRecordValues(progress, [{"kind": "poll", "state": "running", "user_id": self.oms_manager.id}])
+            trap.assert_enqueued_job(
+                progress._oms_job_poll,
+                properties={
+                    "channel": "root.oms.shopify-shop",
+                    "identity_key": f"oms-progress:{progress.id}:poll-1",
+                },
+            )
+            seen = []
+            while trap.enqueued_jobs:
+                trap.enqueued_jobs.pop(0).perform()
+                self.env.invalidate_all()
+                seen.append((len(self.orders(self.shopify)), progress.progress, progress.state))
+        # Pulled since the watermark minus 10 minutes (2 h 10 min of history up to the click): the first page
+        # (2 orders) reaches 40 minutes ago, the second 30 minutes ago; the third reads nothing newer: the end.
+        history = progress.total
+        self.assertGreaterEqual(history, 130 * 60)
+        self.assertEqual(
+            seen,
+            [
+                (2, int(100 * 90 * 60 / history), "running"),
+                (3, int(100 * 100 * 60 / history), "running"),
+                (3, 100, "done"),
+            ],
+        )
+        self.assertEqual(len(self.requests_of("shopify")), 3)
+        self.assertEqual(
+            self.requests_of("shopify")[1]["query"]["updated_at_min"], _iso(self.version(40)), "from the watermark on"
+        )
+        self.assertEqual(progress.counters["stored"], 3)
+        self.assert_user_told(progress, "Shopify Shop: 3 orders received")
+        # Without credentials, the button says what to set instead of starting a pull that cannot work.
+        self.shopify.shopify_access_token = False
+        with self.assertRaisesRegex(UserError, "Set the credentials"):
+            self.shopify.with_user(self.oms_manager).action_oms_poll_now()
 
 
 @tagged("post_install", "-at_install")

@@ -1,9 +1,12 @@
+from unittest.mock import patch
+
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import OmsPackingCommon, order_payload
+from ..models import oms_channel_sync
+from .common import OmsPackingCommon, in_chain_order, order_payload
 from .platform_standin import SHOPIFY_TOKEN, WOO_KEY, WOO_SECRET, PlatformStandin
 
 LOCATION = "gid://shopify/Location/7001"
@@ -459,3 +462,59 @@ class TestPlatformPush(OmsPackingCommon):
         self.assertEqual(self.shopify.oms_sync_state, "done")
         self.assertEqual(len(self.standin.calls("inventorySetQuantities")), 1)
         self.assertFalse(self.shopify.activity_ids.filtered(lambda a: a.activity_type_id == activity_type))
+
+    def test_push_stock_button_in_chunks_with_progress(self):
+        """Push Stock Levels: queue_job jobs of a chunk of SKUs each on the channel's job channel, one after the
+        other, the progress moving with each; the manager is told when it is done, or why it failed (the channel
+        then shows the failure and its Retry, which starts the push again)."""
+        self.shopify.sync_stock = True
+        mug_item, tea_item = self.standin.add_variant("OMS-MUG"), self.standin.add_variant("OMS-TEA")
+        with trap_jobs() as trap:
+            self.order(self.shopify, "1024")
+            self.run_jobs(trap)
+        self.standin.reset()
+        self.standin.variants = {"OMS-MUG": mug_item, "OMS-TEA": tea_item}
+        channel = self.shopify.with_user(self.oms_manager)
+        mapped = self.shopify.product_map_ids.product_id
+        with patch.object(oms_channel_sync, "STOCK_PUSH_CHUNK", 1), trap_jobs() as trap:
+            action = channel.action_oms_push_stock()
+            self.assertEqual(action["params"]["type"], "info")
+            progress = self.env["oms.job.progress"].search([("channel_id", "=", self.shopify.id)])
+            self.assertRecordValues(
+                progress, [{"kind": "stock_push", "user_id": self.oms_manager.id, "total": 2, "state": "running"}]
+            )
+            trap.assert_jobs_count(2, only=progress._oms_job_push_stock)
+            trap.assert_enqueued_job(
+                progress._oms_job_push_stock,
+                args=(mapped[:1].ids,),
+                properties={
+                    "channel": "root.oms.push-shopify",
+                    "identity_key": f"oms-stock-all:{self.shopify.id}:{progress.id}:stock-1",
+                },
+            )
+            self.assertFalse(self.standin.calls("inventorySetQuantities"), "nothing pushed in the request")
+            first, second = in_chain_order(trap.enqueued_jobs)
+            first.perform()
+            self.assertRecordValues(progress, [{"done": 1, "progress": 50, "state": "running"}])
+            second.perform()
+        self.assertEqual(len(self.standin.calls("inventorySetQuantities")), 2)
+        self.assertEqual(self.standin.inventory[(mug_item, LOCATION)], 48)
+        self.assertRecordValues(progress, [{"state": "done", "progress": 100, "counters": {"pushed": 2, "unknown": 0}}])
+        self.assert_user_told(progress, "Push Shopify: the stock levels of 2 SKUs pushed")
+
+        # A push the platform refuses: the action stops, its user is told why, the channel shows it.
+        self.shopify.shopify_location_id = False
+        with trap_jobs() as trap:
+            channel.action_oms_push_stock()
+            [(outcome, message)] = self.run_jobs(trap)
+        self.assertIn("Set the Shopify Location ID", message)
+        self.assertEqual(outcome, "failed")
+        failed = self.env["oms.job.progress"].search([("channel_id", "=", self.shopify.id), ("state", "=", "failed")])
+        self.assertIn("Set the Shopify Location ID", failed.error)
+        self.assert_user_told(failed, "Set the Shopify Location ID", kind="danger")
+        self.assertEqual(self.shopify.oms_sync_state, "error")
+        self.shopify.shopify_location_id = LOCATION
+        with trap_jobs() as trap:
+            channel.action_oms_sync_retry()
+            self.assertEqual(self.run_jobs(trap), [("done", "2 pushed, 0 unknown")])
+        self.assertEqual(self.shopify.oms_sync_state, "done")

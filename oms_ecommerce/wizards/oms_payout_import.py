@@ -1,6 +1,7 @@
 import base64
 
 from odoo import api, fields, models
+from odoo.addons.queue_job.delay import chain
 from odoo.exceptions import UserError
 
 from .oms_intake_import import _number, _text
@@ -16,6 +17,10 @@ ALIASES = {
 }
 REQUIRED = ("external_id", "gross")
 AMOUNTS = ("gross", "fee", "refund", "net")
+# A file of more rows than oms_ecommerce.payout_background_rows (1,000) is imported by queue_job jobs: its
+# preview shows the first rows and every row with a problem, its lines are created 500 per job, then matched.
+PREVIEW_ROWS = 100
+PAYOUT_CHUNK = 500
 
 
 class OmsPayoutImport(models.TransientModel):
@@ -36,6 +41,20 @@ class OmsPayoutImport(models.TransientModel):
     state = fields.Selection([("upload", "Upload"), ("preview", "Preview")], default="upload")
     line_ids = fields.One2many("oms.payout.import.line", "wizard_id", string="Rows")
     problem_count = fields.Integer(compute="_compute_problem_count")
+    row_count = fields.Integer(string="Rows in the File", readonly=True)
+    background = fields.Boolean(
+        compute="_compute_background", help="The file is large: its payout is created by background jobs."
+    )
+
+    @api.depends("row_count")
+    def _compute_background(self):
+        threshold = self._background_rows()
+        for wizard in self:
+            wizard.background = wizard.row_count > threshold
+
+    @api.model
+    def _background_rows(self):
+        return int(self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.payout_background_rows", 1000))
 
     @api.depends("line_ids.problem")
     def _compute_problem_count(self):
@@ -134,10 +153,15 @@ class OmsPayoutImport(models.TransientModel):
         vals_list = self._parse(self._read_rows())
         if not vals_list:
             raise UserError(self.env._("The file has a header but no rows."))
+        shown = vals_list
+        if len(vals_list) > self._background_rows():
+            # A large file: the first rows and every row with a problem, not thousands of rows to scroll.
+            shown = [vals for index, vals in enumerate(vals_list) if index < PREVIEW_ROWS or vals["problem"]]
         self.write(
             {
                 "state": "preview",
-                "line_ids": [fields.Command.clear()] + [fields.Command.create(vals) for vals in vals_list],
+                "row_count": len(vals_list),
+                "line_ids": [fields.Command.clear()] + [fields.Command.create(vals) for vals in shown],
             }
         )
         return self._reopen()
@@ -189,27 +213,13 @@ class OmsPayoutImport(models.TransientModel):
                     state=dict(existing._fields["state"]._description_selection(self.env))[existing.state],
                 )
             )
+        if self.background:
+            return self._create_in_background()
         payout = self.env["oms.payout"].create(
-            {
-                "kind": self.kind,
-                "channel_id": self.channel_id.id if self.kind == "channel" else False,
-                "carrier_id": self.carrier_id.id if self.kind == "cod" else False,
-                "reference": self.reference,
-                "date": self.date,
-                "line_ids": [
-                    fields.Command.create(
-                        {
-                            "sequence": line.row,
-                            "external_id": line.external_id,
-                            "gross": line.gross,
-                            "fee": line.fee,
-                            "refund": line.refund,
-                            "net": line.net,
-                        }
-                    )
-                    for line in self.line_ids
-                ],
-            }
+            dict(
+                self._payout_values(),
+                line_ids=[fields.Command.create(self._line_values(line)) for line in self.line_ids],
+            )
         )
         payout.action_match()
         # The settlement file stays with the payout: the wizard that read it is transient.
@@ -224,6 +234,88 @@ class OmsPayoutImport(models.TransientModel):
             "res_id": payout.id,
             "view_mode": "form",
             "target": "current",
+        }
+
+    def _payout_values(self):
+        self.ensure_one()
+        return {
+            "kind": self.kind,
+            "channel_id": self.channel_id.id if self.kind == "channel" else False,
+            "carrier_id": self.carrier_id.id if self.kind == "cod" else False,
+            "reference": self.reference,
+            "date": self.date,
+        }
+
+    @api.model
+    def _line_values(self, line):
+        """A payout line's values from a preview line (or the same keys of a parsed row)."""
+        return {
+            "sequence": line["row"],
+            "external_id": line["external_id"],
+            "gross": line["gross"],
+            "fee": line["fee"],
+            "refund": line["refund"],
+            "net": line["net"],
+        }
+
+    def _create_in_background(self):
+        """A large file: the draft payout is created now (its reference is taken, the file attached), its lines
+        by a chain of queue_job jobs of 500 rows, then matched by a last job; the payout shows the progress
+        and the user is told when it is done."""
+        self.ensure_one()
+        rows = self._parse(self._read_rows())  # the preview kept only some rows; checked for problems above
+        payout = self.env["oms.payout"].create(self._payout_values())
+        payout.message_post(
+            body=self.env._(
+                "Importing %(rows)s rows from %(file)s in the background.",
+                rows=len(rows),
+                file=self.filename or self.env._("a file"),
+            ),
+            attachments=[(self.filename or "payout", base64.b64decode(self.file))],
+            subtype_xmlid="mail.mt_note",
+        )
+        progress, __ = self.env["oms.job.progress"]._oms_start(
+            "payout_import",
+            self.env._("Import payout %(payout)s (%(reference)s)", payout=payout.name, reference=payout.reference),
+            f"payout:{payout.id}",
+            len(rows) + 1,  # the rows, then the matching
+            payout_id=payout.id,
+        )
+        values = [self._line_values(row) for row in rows]
+        chunks = [values[start : start + PAYOUT_CHUNK] for start in range(0, len(values), PAYOUT_CHUNK)]
+        delayables = [
+            progress._oms_delayable(
+                f"rows-{number}",
+                self.env._(
+                    "Payout %(payout)s: rows %(first)s to %(last)s",
+                    payout=payout.name,
+                    first=chunk[0]["sequence"],
+                    last=chunk[-1]["sequence"],
+                ),
+            )._oms_job_payout_rows(chunk)
+            for number, chunk in enumerate(chunks, start=1)
+        ]
+        delayables.append(
+            progress._oms_delayable(
+                "match", self.env._("Payout %(payout)s: match the lines", payout=payout.name)
+            )._oms_job_payout_match()
+        )
+        chain(*delayables).delay()
+        action = payout._get_records_action(context={})
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "title": progress.name,
+                "message": self.env._(
+                    "%(rows)s rows are imported in the background; the payout shows the progress and you will be "
+                    "told when it is done.",
+                    rows=len(rows),
+                ),
+                "sticky": False,
+                "next": action,
+            },
         }
 
 
