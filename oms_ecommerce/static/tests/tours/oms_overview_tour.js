@@ -130,8 +130,10 @@ registry.category("web_tour.tours").add("oms_overview_ticket_tour", {
             run: "click",
         },
         {
+            // The composer is closed once the answer is posted; the ticket's acknowledgement (which names the
+            // order too) is not the answer: wait for the canned reply's own words.
             content: "The answer is in the ticket's chatter",
-            trigger: ".o-mail-Message:contains('TOUR-TICKET')",
+            trigger: "body:not(:has(.modal)) .o-mail-Message:contains('Every step of your order')",
         },
     ],
 });
