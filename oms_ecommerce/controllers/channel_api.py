@@ -3,7 +3,7 @@
 import json
 import logging
 
-from odoo import _, http
+from odoo import _, fields, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -37,6 +37,21 @@ def _usable_id(value):
     """Whether a code or an external id taken from the path can name a record (no NUL, no control
     character, no broken UTF-8): anything else names nothing, 404."""
     return bool(value) and not text_problem(value) and not any(ord(char) < 32 or char == "\x7f" for char in value)
+
+
+def order_status(order):
+    """The order as ``GET orders/<external_id>`` answers it (API.md): its step, the steps it reached and when,
+    its tracking."""
+    return {
+        "external_id": order.oms_external_id,
+        "order": order.name,
+        "step": order.oms_step,
+        "steps": [
+            {"step": s.step, "at": fields.Datetime.to_datetime(s.at).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            for s in order.oms_step_ids.sorted(lambda s: (s.at, s.id))
+        ],
+        "tracking": order._oms_tracking(),
+    }
 
 
 class OmsChannelApi(http.Controller):
@@ -284,7 +299,7 @@ class OmsChannelApi(http.Controller):
             return error
         order, intake = self._find(env, channel, external_id)
         if order:
-            return _json(order._oms_api_status())
+            return _json(order_status(order))
         if intake:
             received = intake.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")
             return _json(

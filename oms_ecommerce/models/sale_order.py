@@ -1,12 +1,7 @@
-import hashlib
 import re
-from datetime import datetime, time, timedelta
 from email.utils import formataddr
 
-import pytz
-
 from odoo import _, api, fields, models
-from odoo.addons.queue_job.delay import chain
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -18,9 +13,6 @@ FOLDED_STEPS = ("delivered", "cancelled", "returned")
 
 # Fields of the order desk: a customer reads their order on the portal, or through RPC, without them.
 INTERNAL = "base.group_user"
-
-# A delivery time may be this many seconds in the future (the carrier's clock is not ours).
-DELIVERY_CLOCK_SKEW = 300
 
 
 class OmsDeliveredAtError(UserError):
@@ -47,11 +39,6 @@ SYSTEM_FIELDS = frozenset(
         "oms_channel_total",
     }
 )
-
-# Above this many orders, a bulk action leaves the composing of the customer emails to the cron.
-BACKGROUND_NOTIFY_THRESHOLD = 20
-# Orders per job of a bulk confirmation run in the background (above oms_ecommerce.confirm_background_threshold).
-CONFIRM_CHUNK = 50
 
 
 class SaleOrder(models.Model):
@@ -355,231 +342,6 @@ class SaleOrder(models.Model):
         if vals_list:
             Step.create(vals_list)
 
-    # ------------------------------------------------------------------
-    # The vendor confirms
-    # ------------------------------------------------------------------
-    def _oms_compute_confirm_by(self):
-        """Placed time + the channel's confirm-within hours, in the company's working hours."""
-        for order in self:
-            channel = order.oms_channel_id
-            start = order.oms_placed_at or fields.Datetime.now()
-            calendar = order.company_id.resource_calendar_id
-            hours = channel.confirm_within_hours
-            order.sudo().oms_confirm_by = (
-                calendar.plan_hours(hours, start) if calendar else False
-            ) or start + timedelta(hours=hours)
-
-    def _oms_confirm_automatically(self):
-        """Whether the channel's policy confirms this order without a person."""
-        self.ensure_one()
-        policy = self.oms_channel_id.confirm_policy
-        if policy == "all":
-            return True
-        paid = self.oms_payment_status == "paid"
-        if policy == "paid":
-            return paid
-        if policy == "paid_under":
-            return (
-                paid
-                and self.currency_id.compare_amounts(self.amount_total, self.oms_channel_id.confirm_max_amount) <= 0
-            )
-        return False
-
-    def _oms_compute_ship_by(self):
-        """The ship-by promise: handling hours in working time from the placed time, or from the next
-        working day when the order was placed after the channel's cutoff hour (calendar's time zone)."""
-        for order in self:
-            channel = order.oms_channel_id
-            placed = order.oms_placed_at or fields.Datetime.now()
-            calendar = order.company_id.resource_calendar_id
-            tz = pytz.timezone((calendar.tz if calendar else None) or "UTC")
-            local = pytz.utc.localize(placed).astimezone(tz)
-            start = placed
-            if local.hour + local.minute / 60.0 >= channel.cutoff_hour:
-                next_day = tz.localize(datetime.combine(local.date() + timedelta(days=1), time.min))
-                start = next_day.astimezone(pytz.utc).replace(tzinfo=None)
-            hours = channel.handling_hours
-            ship_by = calendar.plan_hours(hours, start) if calendar and hours else False
-            order.sudo().oms_ship_by = ship_by or start + timedelta(hours=hours)
-
-    @api.model
-    def _cron_oms_detect_delays(self, limit=1000):
-        """Mark channel orders past their ship-by promise as delayed (one email, one activity)."""
-        late = self.search(
-            [
-                ("oms_channel_id", "!=", False),
-                ("oms_delayed", "=", False),
-                ("oms_ship_outcome", "=", False),
-                ("oms_ship_by", "<", fields.Datetime.now()),
-                ("state", "in", ("draft", "sent", "sale")),
-                ("oms_step", "not in", ("shipped", "delivered", "cancelled", "returned")),
-            ],
-            limit=limit,
-        )
-        late.sudo().oms_delayed = True
-        late._oms_reach_steps()  # "delayed": the customer is told once, if the channel says so
-        for order in late:
-            order.activity_schedule(
-                "mail.mail_activity_data_todo",
-                date_deadline=fields.Date.context_today(order),
-                summary=_("Late: ship-by %(deadline)s passed", deadline=fields.Datetime.to_string(order.oms_ship_by)),
-                user_id=(order.oms_channel_id.user_id or order.user_id or self.env.user).id,
-            )
-        return len(late)
-
-    def _oms_on_shipped(self):
-        """Keep whether the promise was kept; the delay, if any, ends."""
-        now = fields.Datetime.now()
-        for order in self.filtered(lambda o: o.oms_step == "shipped" and not o.oms_ship_outcome):
-            late = order.oms_delayed or (order.oms_ship_by and now > order.oms_ship_by)
-            order.sudo().write({"oms_ship_outcome": "late" if late else "on_time", "oms_delayed": False})
-
-    def _oms_after_intake(self):
-        """Apply the channel's confirmation policy to orders just received."""
-        self._oms_compute_ship_by()
-        self._oms_compute_confirm_by()
-        auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
-        confirmed = auto._oms_confirm_safely()
-        # The responsible sees the reminders in their activities; one email per order received would be noise.
-        # What activity_schedule() does, for all the orders at once (each has its own deadline).
-        todo = self - confirmed
-        activity_type = self.env.ref("oms_ecommerce.mail_activity_type_oms_confirm", raise_if_not_found=False)
-        if todo and activity_type:
-            model_id = self.env["ir.model"]._get_id(self._name)
-            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
-                [
-                    {
-                        "activity_type_id": activity_type.id,
-                        "automated": True,
-                        "res_model_id": model_id,
-                        "res_id": order.id,
-                        "date_deadline": fields.Date.to_date(order.oms_confirm_by),
-                        "summary": _(
-                            "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
-                        ),
-                        "note": activity_type.default_note,
-                        "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
-                    }
-                    for order in todo
-                ]
-            )
-
-    def _oms_confirm_safely(self):
-        """Confirm ``self``; an order Odoo refuses to confirm stays received, with the reason in its chatter."""
-        try:
-            with self.env.cr.savepoint():
-                self.action_confirm()
-            return self
-        except UserError:
-            confirmed = self.browse()
-            for order in self:
-                try:
-                    with self.env.cr.savepoint():
-                        order.action_confirm()
-                    confirmed |= order
-                except UserError as exc:
-                    order.message_post(
-                        body=_("Automatic confirmation failed: %(error)s", error=exc.args[0]),
-                        subtype_xmlid="mail.mt_note",
-                    )
-            return confirmed
-
-    def action_oms_confirm(self):
-        """Bulk confirmation from the order desk: received channel orders that are not on hold. Above
-        ``oms_ecommerce.confirm_background_threshold`` orders (100), they are confirmed by queue_job jobs of
-        50 orders, one after the other, with the progress on an ``oms.job.progress`` record."""
-        todo = self._oms_to_confirm()
-        threshold = int(
-            self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.confirm_background_threshold", 100)
-        )
-        if len(todo) > threshold:
-            return todo._oms_confirm_in_background(skipped=len(self) - len(todo))
-        confirmed = todo._oms_bulk_confirm(background_notify=len(todo) > BACKGROUND_NOTIFY_THRESHOLD)
-        skipped = len(self) - len(confirmed)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success" if not skipped else "warning",
-                "message": _(
-                    "%(confirmed)s orders confirmed; %(skipped)s skipped (already confirmed, on hold, or refused).",
-                    confirmed=len(confirmed),
-                    skipped=skipped,
-                ),
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
-
-    def _oms_to_confirm(self):
-        return self.filtered(lambda o: o.oms_channel_id and o.state in ("draft", "sent") and not o.oms_hold)
-
-    def _oms_bulk_confirm(self, background_notify=False):
-        """Confirm the orders of ``self`` that are still to confirm. :return: the orders confirmed"""
-        todo = self._oms_to_confirm()
-        if background_notify:
-            # Many orders at once: the step emails are composed by their scheduled action, right after.
-            todo = todo.with_context(oms_notify_in_background=True)
-        return todo._oms_confirm_safely()
-
-    def _oms_confirm_in_background(self, skipped=0):
-        """Enqueue the confirmation of ``self`` as a chain of jobs; a second click on the same selection while
-        they run finds the same action."""
-        key = "confirm:" + hashlib.sha1(",".join(map(str, sorted(self.ids))).encode()).hexdigest()
-        progress, created = self.env["oms.job.progress"]._oms_start(
-            "confirm",
-            self.env._("Confirm %(count)s channel orders", count=len(self)),
-            key,
-            len(self),
-            counters={"confirmed": 0, "skipped": skipped},
-        )
-        if created:
-            ids = self.ids
-            chunks = [ids[start : start + CONFIRM_CHUNK] for start in range(0, len(ids), CONFIRM_CHUNK)]
-            chain(
-                *[
-                    progress._oms_delayable(
-                        f"confirm-{number}",
-                        self.env._(
-                            "Confirm channel orders (part %(number)s of %(count)s)", number=number, count=len(chunks)
-                        ),
-                    )._oms_job_confirm(chunk)
-                    for number, chunk in enumerate(chunks, start=1)
-                ]
-            ).delay()
-        return progress._oms_started_notification(
-            self.env._(
-                "%(count)s orders are confirmed in the background, %(chunk)s at a time; you will be told when it is "
-                "done.",
-                count=progress.total,
-                chunk=CONFIRM_CHUNK,
-            )
-        )
-
-    @api.model
-    def _cron_oms_confirm_overdue(self, limit=500):
-        """Flag and escalate channel orders whose confirm-by deadline has passed."""
-        overdue = self.search(
-            [
-                ("oms_channel_id", "!=", False),
-                ("state", "in", ("draft", "sent")),
-                ("oms_hold", "=", False),
-                ("oms_confirm_overdue", "=", False),
-                ("oms_confirm_by", "<", fields.Datetime.now()),
-            ],
-            limit=limit,
-        )
-        overdue.sudo().oms_confirm_overdue = True
-        for order in overdue:
-            lead = order.oms_channel_id.team_id.user_id or order.team_id.user_id or order.oms_channel_id.user_id
-            order.activity_schedule(
-                "oms_ecommerce.mail_activity_type_oms_confirm",
-                date_deadline=fields.Date.context_today(order),
-                summary=_("Overdue: confirm order %(order)s", order=order.name),
-                note=_("The confirm-by deadline %(deadline)s has passed.", deadline=order.oms_confirm_by),
-                user_id=(lead or self.env.user).id,
-            )
-        return len(overdue)
-
     def _oms_reach_steps(self, before=(), locked=False):
         """Record in the history the step each channel order of ``self`` is now at (once per step).
 
@@ -596,101 +358,6 @@ class SaleOrder(models.Model):
             locked=locked,
         )
 
-    def action_oms_hold(self):
-        """Ask for the reason, then put the orders on hold."""
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Put on hold"),
-            "res_model": "oms.order.hold",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"active_model": "sale.order", "active_ids": self.ids},
-        }
-
-    def _oms_hold(self, reason):
-        for order in self:
-            if order.oms_step in ("shipped", "delivered", "cancelled", "returned"):
-                raise UserError(
-                    _("Order %(order)s is %(step)s and cannot be put on hold.", order=order.name, step=order.oms_step)
-                )
-        self.sudo().write({"oms_hold": True, "oms_hold_reason": reason})
-        for order in self:
-            order.message_post(body=_("Put on hold: %(reason)s", reason=reason), subtype_xmlid="mail.mt_note")
-        self._oms_reach_steps()
-
-    def action_oms_release(self):
-        held = self.filtered("oms_hold")
-        held.sudo().write({"oms_hold": False, "oms_hold_reason": False})
-        for order in held:
-            order.message_post(body=_("Released from hold."), subtype_xmlid="mail.mt_note")
-        held._oms_reach_steps()
-        return True
-
-    def action_oms_mark_delivered(self, at=None):
-        """The carrier delivered the order (by hand, an import, or the channel API).
-
-        :param at: when it was delivered (naive UTC); now when not given
-        :raises UserError: the order has not shipped, or ``at`` is before it shipped or in the future
-        """
-        self.check_access("write")
-        self._oms_lock()  # a concurrent repeat waits here, then answers as a sequential one
-        for order in self:
-            if order.oms_step not in ("shipped", "delivered"):
-                raise UserError(_("Order %(order)s has not shipped yet, so it cannot be delivered.", order=order.name))
-        todo = self.filtered(lambda o: not o.oms_delivered_at)
-        for order in todo:
-            problem = order._oms_delivered_at_problem(at)
-            if problem:
-                raise OmsDeliveredAtError(problem)
-        todo.sudo().write({"oms_delivered_at": at or fields.Datetime.now()})
-        for order in todo:
-            order._oms_record_step("delivered", at=order.oms_delivered_at)
-        return True
-
-    def _oms_shipped_at(self):
-        """When the order's last outgoing delivery left the warehouse (naive UTC), or False."""
-        self.ensure_one()
-        done = self.picking_ids.filtered(
-            lambda p: p.picking_type_code == "outgoing" and not p.return_id and p.state == "done" and p.date_done
-        )
-        return max(done.mapped("date_done")) if done else False
-
-    def _oms_delivered_at_problem(self, at):
-        """Why ``at`` cannot be this order's delivery time (before it shipped, or in the future), or None."""
-        self.ensure_one()
-        if not at:
-            return None
-        now = fields.Datetime.now()
-        if at > now + timedelta(seconds=DELIVERY_CLOCK_SKEW):
-            return _(
-                "The delivery time %(at)s UTC is in the future (now: %(now)s UTC): send the time the carrier "
-                "delivered the parcel.",
-                at=fields.Datetime.to_string(at),
-                now=fields.Datetime.to_string(now),
-            )
-        shipped_at = self._oms_shipped_at()
-        if shipped_at and at < shipped_at:
-            return _(
-                "The delivery time %(at)s UTC is before order %(order)s shipped (%(shipped)s UTC): a parcel is "
-                "delivered after it ships. Send the carrier's delivery time.",
-                at=fields.Datetime.to_string(at),
-                order=self.name,
-                shipped=fields.Datetime.to_string(shipped_at),
-            )
-        return None
-
-    def _oms_cod_amount(self):
-        """What the courier collects for a cash-on-delivery order: the amount the customer was told
-        (the channel's total when it sent one), else the order's total; 0 when not cash on delivery."""
-        self.ensure_one()
-        if self.oms_payment_status != "cod":
-            return 0.0
-        return self.oms_channel_total or self.amount_total
-
-    def _oms_is_shipped(self):
-        self.ensure_one()
-        return any(p.picking_type_code == "outgoing" and p.state == "done" for p in self.picking_ids)
-
     def _oms_cancel_from_channel(self):
         """Cancel at the channel's request; refused once a delivery has left the warehouse."""
         self._oms_lock()  # a concurrent repeat waits here, then answers as a sequential one
@@ -706,47 +373,6 @@ class SaleOrder(models.Model):
                 body=_("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name)
             )
         return True
-
-    def _oms_tracking(self):
-        """[{carrier, number, url}] of the order's shipments: one entry per tracking number, in parcel order
-        (the deliveries' parcel rows, as on their labels and manifests)."""
-        self.ensure_one()
-        deliveries = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
-        return [
-            {
-                "carrier": row["picking"].carrier_id.name or "",
-                "number": row["tracking"],
-                "url": row["tracking_url"] or None,
-            }
-            for row in deliveries._oms_parcel_rows()
-            if row["tracking"]
-        ]
-
-    def _oms_api_status(self):
-        self.ensure_one()
-        return {
-            "external_id": self.oms_external_id,
-            "order": self.name,
-            "step": self.oms_step,
-            "steps": [
-                {"step": s.step, "at": fields.Datetime.to_datetime(s.at).strftime("%Y-%m-%dT%H:%M:%SZ")}
-                for s in self.oms_step_ids.sorted(lambda s: (s.at, s.id))
-            ],
-            "tracking": self._oms_tracking(),
-        }
-
-    def action_oms_add_to_wave(self):
-        """Odoo's "Add to batch" for the ready deliveries of the selected orders."""
-        pickings = self.picking_ids.filtered(
-            lambda p: p.picking_type_code == "outgoing" and p.state == "assigned" and not p.batch_id
-        )
-        if not pickings:
-            raise UserError(_("None of these orders has a ready delivery outside a wave."))
-        action = self.env["ir.actions.actions"]._for_xml_id(
-            "stock_picking_batch.stock_picking_to_batch_action_stock_picking"
-        )
-        action["context"] = {"active_model": "stock.picking", "active_ids": pickings.ids}
-        return action
 
     def action_oms_view_intake(self):
         self.ensure_one()

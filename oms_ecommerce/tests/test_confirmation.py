@@ -5,7 +5,7 @@ from freezegun import freeze_time
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
-from ..models import sale_order
+from ..models import sale_order_confirmation
 from .common import OmsCommon, day, in_chain_order, iso, order_payload
 
 
@@ -98,7 +98,7 @@ class TestConfirmation(OmsCommon):
             orders |= self._receive_order(f"bulk-bg-{index}")
         orders[0]._oms_hold("Fraud check")
         todo = orders[1:]
-        with patch.object(sale_order, "CONFIRM_CHUNK", 2), trap_jobs() as trap:
+        with patch.object(sale_order_confirmation, "CONFIRM_CHUNK", 2), trap_jobs() as trap:
             result = orders.with_user(self.oms_user).action_oms_confirm()
             self.assertEqual(set(orders.mapped("state")), {"draft"}, "nothing confirmed in the request")
             self.assertEqual(result["params"]["type"], "info")

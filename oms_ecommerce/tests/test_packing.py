@@ -6,6 +6,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
+from ..controllers.channel_api import order_status
 from .common import OmsPackingCommon
 
 
@@ -115,7 +116,7 @@ class TestPacking(OmsPackingCommon):
         self.assertEqual(picking.state, "done")
         self.assertEqual(picking.oms_package_ids, first | second)
         self.assertEqual(
-            picking.sale_id._oms_api_status()["tracking"],
+            order_status(picking.sale_id)["tracking"],
             [
                 {"carrier": "OMS Post", "number": "A1", "url": "https://track.example.com/p/A1"},
                 {"carrier": "OMS Post", "number": "A2", "url": "https://track.example.com/p/A2"},

@@ -1,0 +1,215 @@
+import hashlib
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.addons.queue_job.delay import chain
+from odoo.exceptions import UserError
+
+from ..tools.batch import run_in_savepoints
+
+# Above this many orders, a bulk action leaves the composing of the customer emails to the cron.
+BACKGROUND_NOTIFY_THRESHOLD = 20
+# Orders per job of a bulk confirmation run in the background (above oms_ecommerce.confirm_background_threshold).
+CONFIRM_CHUNK = 50
+
+
+class SaleOrder(models.Model):
+    """The vendor confirms a channel order: automatically by the channel's policy, by hand (one or a bulk
+    selection, in the background when large) before its confirm-by deadline, which a scheduled action
+    escalates; or holds it, with a reason, and releases it."""
+
+    _inherit = "sale.order"
+
+    def _oms_compute_confirm_by(self):
+        """Placed time + the channel's confirm-within hours, in the company's working hours."""
+        for order in self:
+            channel = order.oms_channel_id
+            start = order.oms_placed_at or fields.Datetime.now()
+            calendar = order.company_id.resource_calendar_id
+            hours = channel.confirm_within_hours
+            order.sudo().oms_confirm_by = (
+                calendar.plan_hours(hours, start) if calendar else False
+            ) or start + timedelta(hours=hours)
+
+    def _oms_confirm_automatically(self):
+        """Whether the channel's policy confirms this order without a person."""
+        self.ensure_one()
+        policy = self.oms_channel_id.confirm_policy
+        if policy == "all":
+            return True
+        paid = self.oms_payment_status == "paid"
+        if policy == "paid":
+            return paid
+        if policy == "paid_under":
+            return (
+                paid
+                and self.currency_id.compare_amounts(self.amount_total, self.oms_channel_id.confirm_max_amount) <= 0
+            )
+        return False
+
+    def _oms_after_intake(self):
+        """Apply the channel's confirmation policy to orders just received."""
+        self._oms_compute_ship_by()
+        self._oms_compute_confirm_by()
+        auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
+        confirmed = auto._oms_confirm_safely()
+        # The responsible sees the reminders in their activities; one email per order received would be noise.
+        # What activity_schedule() does, for all the orders at once (each has its own deadline).
+        todo = self - confirmed
+        activity_type = self.env.ref("oms_ecommerce.mail_activity_type_oms_confirm", raise_if_not_found=False)
+        if todo and activity_type:
+            model_id = self.env["ir.model"]._get_id(self._name)
+            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
+                [
+                    {
+                        "activity_type_id": activity_type.id,
+                        "automated": True,
+                        "res_model_id": model_id,
+                        "res_id": order.id,
+                        "date_deadline": fields.Date.to_date(order.oms_confirm_by),
+                        "summary": _(
+                            "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
+                        ),
+                        "note": activity_type.default_note,
+                        "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+                    }
+                    for order in todo
+                ]
+            )
+
+    def _oms_confirm_safely(self):
+        """Confirm ``self``; an order Odoo refuses to confirm stays received, with the reason in its chatter."""
+
+        def refused(order, error):
+            order.message_post(
+                body=_("Automatic confirmation failed: %(error)s", error=error.args[0]),
+                subtype_xmlid="mail.mt_note",
+            )
+
+        return run_in_savepoints(self, lambda orders: orders.action_confirm(), refused, catch=UserError)
+
+    def action_oms_confirm(self):
+        """Bulk confirmation from the order desk: received channel orders that are not on hold. Above
+        ``oms_ecommerce.confirm_background_threshold`` orders (100), they are confirmed by queue_job jobs of
+        50 orders, one after the other, with the progress on an ``oms.job.progress`` record."""
+        todo = self._oms_to_confirm()
+        threshold = int(
+            self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.confirm_background_threshold", 100)
+        )
+        if len(todo) > threshold:
+            return todo._oms_confirm_in_background(skipped=len(self) - len(todo))
+        confirmed = todo._oms_bulk_confirm(background_notify=len(todo) > BACKGROUND_NOTIFY_THRESHOLD)
+        skipped = len(self) - len(confirmed)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if not skipped else "warning",
+                "message": _(
+                    "%(confirmed)s orders confirmed; %(skipped)s skipped (already confirmed, on hold, or refused).",
+                    confirmed=len(confirmed),
+                    skipped=skipped,
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _oms_to_confirm(self):
+        return self.filtered(lambda o: o.oms_channel_id and o.state in ("draft", "sent") and not o.oms_hold)
+
+    def _oms_bulk_confirm(self, background_notify=False):
+        """Confirm the orders of ``self`` that are still to confirm. :return: the orders confirmed"""
+        todo = self._oms_to_confirm()
+        if background_notify:
+            # Many orders at once: the step emails are composed by their scheduled action, right after.
+            todo = todo.with_context(oms_notify_in_background=True)
+        return todo._oms_confirm_safely()
+
+    def _oms_confirm_in_background(self, skipped=0):
+        """Enqueue the confirmation of ``self`` as a chain of jobs; a second click on the same selection while
+        they run finds the same action."""
+        key = "confirm:" + hashlib.sha1(",".join(map(str, sorted(self.ids))).encode()).hexdigest()
+        progress, created = self.env["oms.job.progress"]._oms_start(
+            "confirm",
+            self.env._("Confirm %(count)s channel orders", count=len(self)),
+            key,
+            len(self),
+            counters={"confirmed": 0, "skipped": skipped},
+        )
+        if created:
+            ids = self.ids
+            chunks = [ids[start : start + CONFIRM_CHUNK] for start in range(0, len(ids), CONFIRM_CHUNK)]
+            chain(
+                *[
+                    progress._oms_delayable(
+                        f"confirm-{number}",
+                        self.env._(
+                            "Confirm channel orders (part %(number)s of %(count)s)", number=number, count=len(chunks)
+                        ),
+                    )._oms_job_confirm(chunk)
+                    for number, chunk in enumerate(chunks, start=1)
+                ]
+            ).delay()
+        return progress._oms_started_notification(
+            self.env._(
+                "%(count)s orders are confirmed in the background, %(chunk)s at a time; you will be told when it is "
+                "done.",
+                count=progress.total,
+                chunk=CONFIRM_CHUNK,
+            )
+        )
+
+    @api.model
+    def _cron_oms_confirm_overdue(self, limit=500):
+        """Flag and escalate channel orders whose confirm-by deadline has passed."""
+        overdue = self.search(
+            [
+                ("oms_channel_id", "!=", False),
+                ("state", "in", ("draft", "sent")),
+                ("oms_hold", "=", False),
+                ("oms_confirm_overdue", "=", False),
+                ("oms_confirm_by", "<", fields.Datetime.now()),
+            ],
+            limit=limit,
+        )
+        overdue.sudo().oms_confirm_overdue = True
+        for order in overdue:
+            lead = order.oms_channel_id.team_id.user_id or order.team_id.user_id or order.oms_channel_id.user_id
+            order.activity_schedule(
+                "oms_ecommerce.mail_activity_type_oms_confirm",
+                date_deadline=fields.Date.context_today(order),
+                summary=_("Overdue: confirm order %(order)s", order=order.name),
+                note=_("The confirm-by deadline %(deadline)s has passed.", deadline=order.oms_confirm_by),
+                user_id=(lead or self.env.user).id,
+            )
+        return len(overdue)
+
+    def action_oms_hold(self):
+        """Ask for the reason, then put the orders on hold."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Put on hold"),
+            "res_model": "oms.order.hold",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": "sale.order", "active_ids": self.ids},
+        }
+
+    def _oms_hold(self, reason):
+        for order in self:
+            if order.oms_step in ("shipped", "delivered", "cancelled", "returned"):
+                raise UserError(
+                    _("Order %(order)s is %(step)s and cannot be put on hold.", order=order.name, step=order.oms_step)
+                )
+        self.sudo().write({"oms_hold": True, "oms_hold_reason": reason})
+        for order in self:
+            order.message_post(body=_("Put on hold: %(reason)s", reason=reason), subtype_xmlid="mail.mt_note")
+        self._oms_reach_steps()
+
+    def action_oms_release(self):
+        held = self.filtered("oms_hold")
+        held.sudo().write({"oms_hold": False, "oms_hold_reason": False})
+        for order in held:
+            order.message_post(body=_("Released from hold."), subtype_xmlid="mail.mt_note")
+        held._oms_reach_steps()
+        return True
