@@ -8,8 +8,6 @@ from odoo.addons.rma_sale.controllers.sale_portal import CustomerPortal as RmaSa
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
 
-from ..models.rma import RESOLUTIONS, RETURN_REASONS
-
 MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
@@ -47,13 +45,15 @@ class OmsRmaSalePortal(RmaSaleCustomerPortal):
 
     def _oms_return_form_values(self, order, access_token, error=None, posted=None):
         returnable = order._oms_returnable_qty()
+        rma_fields = request.env["rma"]._fields
         return {
             "sale_order": order,
             "page_name": "oms_return",
             "access_token": access_token,
             "returnable": returnable,
-            "reasons": RETURN_REASONS,
-            "resolutions": RESOLUTIONS,
+            # The choices' labels in the customer's language (the fields' translated selections).
+            "reasons": rma_fields["oms_reason"]._description_selection(request.env),
+            "resolutions": rma_fields["oms_resolution"]._description_selection(request.env),
             "problem": order._oms_return_problem(),
             "error": error,
             "posted": posted or {},

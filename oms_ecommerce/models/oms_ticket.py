@@ -123,6 +123,7 @@ class OmsTicket(models.Model):
                 ticket.channel_id = ticket.order_id.oms_channel_id
 
     @api.depends("order_id.oms_step", "order_id.oms_ship_by")
+    @api.depends_context("lang")  # canned replies read them in the customer's language
     def _compute_order_live(self):
         steps = dict(self.env["sale.order"]._fields["oms_step"]._description_selection(self.env))
         for ticket in self:

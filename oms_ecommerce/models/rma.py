@@ -335,6 +335,7 @@ class Rma(models.Model):
                     for r in request.sorted("id")
                 ],
                 "url": url,
+                "lang": sender.lang or lead.partner_id.lang or self.env.lang or "en_US",
             }
             if images:
                 label["barcode_src"] = (

@@ -89,9 +89,10 @@ class StockPicking(models.Model):
             partner = picking.partner_id
             carrier = picking.carrier_id
             warehouse_partner = picking.picking_type_id.warehouse_id.partner_id or picking.company_id.partner_id
+            # The label reads in the customer's language (the template's t-lang), the amount in words too.
+            lang = partner.lang or order.partner_id.lang or self.env.lang or "en_US"
             cod_words = ""
             if row["cod"]:
-                lang = partner.lang or order.partner_id.lang or self.env.lang or "en_US"
                 cod_words = order.currency_id.with_context(lang=lang).amount_to_text(row["cod_amount"])
             tracking, url = row["tracking"], row["tracking_url"]
             label = {
@@ -122,7 +123,7 @@ class StockPicking(models.Model):
                 "tracking_url": url,
                 "gift": bool(order.oms_gift_message),
                 "cod": row["cod"],
-                "cod_elsewhere": _(
+                "cod_elsewhere": picking.with_context(lang=lang).env._(
                     "Cash on delivery: collected with parcel 1 of %(picking)s", picking=row["cod_picking"].name
                 )
                 if row["cod_picking"] and not row["cod"]
@@ -131,6 +132,7 @@ class StockPicking(models.Model):
                 "cod_currency": order.currency_id,
                 "cod_words": cod_words,
                 "reprint": bool(picking.oms_label_printed_at),
+                "lang": lang,
             }
             if images:
                 label["barcode_src"] = (

@@ -5,6 +5,7 @@ from . import (
     test_concurrency,
     test_confirmation,
     test_deals,
+    test_i18n,
     test_import,
     test_intake,
     test_labels,

@@ -97,7 +97,8 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
         self.assertIn("CASH ON DELIVERY", first)
         self.assertIn(" ".join(words.split()[:3]), first)
         self.assertNotIn("CASH ON DELIVERY", second)
-        self.assertIn(f"collected with parcel 1 of {cod.name}", second)
+        # Where the money is collected, in the customer's language (French, shipped in i18n/fr.po).
+        self.assertIn(f"encaissé avec le colis 1 de {cod.name}", second)
         self.assertIn("1ZCOD0001", first)
         self.assertIn("Parcel 1 of 2", first)
         self.assertIn("0.65 kg", first)
@@ -124,7 +125,7 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
         words = cod.sale_id.currency_id.with_context(lang="fr_FR").amount_to_text(cod.sale_id.amount_total)
         self.assertIn(f"^FD{words}^FS", first)
         self.assertNotIn(words, second)
-        self.assertIn(f"collected with parcel 1 of {cod.name}", second)
+        self.assertIn(f"encaissé avec le colis 1 de {cod.name}", second)
 
     def test_zpl_field_data_cannot_break_the_label(self):
         picking = self.delivery("zpl-1")
