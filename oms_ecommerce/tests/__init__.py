@@ -21,6 +21,7 @@ from . import (
     test_portal,
     test_returns,
     test_rights,
+    test_roles,
     test_security,
     test_sla,
     test_steps,
