@@ -4,6 +4,7 @@ from . import oms_sync_mixin  # inherited by models of the files below: loaded f
 from . import (
     account_bank_statement_line,
     account_move,
+    account_move_sync,
     delivery_carrier,
     delivery_carrier_accounting,
     ir_actions_report,

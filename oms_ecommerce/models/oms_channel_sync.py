@@ -15,7 +15,7 @@ STOCK_PUSH_CHUNK = 250  # SKUs per job of the Push Stock Levels button (Shopify'
 
 class OmsChannel(models.Model):
     """What Odoo pushes back to the channel's platform (shipments with tracking, cancellations made here,
-    stock levels) and how: one queue_job channel per sales channel, so that a slow or rate-limited shop
+    refunds of returns, stock levels) and how: one queue_job channel per sales channel, so that a slow or rate-limited shop
     never holds the others back."""
 
     _name = "oms.channel"
@@ -52,6 +52,19 @@ class OmsChannel(models.Model):
         string="Refund on Cancel",
         default=False,
         help="Shopify refunds the customer to the original payment method when the order is cancelled.",
+    )
+    sync_refunds = fields.Boolean(
+        string="Push Refunds",
+        default=True,
+        help="The credit note of a return received here is pushed as a refund of the credited items: Shopify "
+        "refunds the amount on the order's payment; WooCommerce records the refund (see below). A refund made on "
+        "the platform is never pushed back.",
+    )
+    woo_api_refund = fields.Boolean(
+        string="WooCommerce Refunds the Payment",
+        default=False,
+        help="On: WooCommerce refunds the money through its payment gateway (api_refund). Off: WooCommerce only "
+        "records the refund, and the merchant refunds the money on the payment gateway.",
     )
     sync_stock = fields.Boolean(
         string="Push Stock Levels",
@@ -117,7 +130,7 @@ class OmsChannel(models.Model):
         return self.sudo().job_channel_id.complete_name or "root.oms"
 
     def _oms_pushes(self, what):
-        """Whether this channel pushes ``what`` (shipments, cancellations, stock) to its platform."""
+        """Whether this channel pushes ``what`` (shipments, cancellations, refunds, stock) to its platform."""
         self.ensure_one()
         return self.active and self.platform in PUSH_PLATFORMS and self[f"sync_{what}"]
 

@@ -297,10 +297,9 @@ class Rma(models.Model):
         self._oms_push_refund(refund)
 
     def _oms_push_refund(self, refund):
-        """Hook for the outbound sync: push the refund of these RMAs to the channel's platform as a queue
-        job (``self.with_delay(identity_key=…)._oms_push_refund_job(refund)``). The outbound sync has not
-        landed yet: nothing is pushed."""
-        return False
+        """The refund of these RMAs goes to the channel's platform: one queue job per credit note
+        (``account.move._oms_push_refunds``; never a credit note made for a refund on the platform)."""
+        return refund._oms_push_refunds()
 
     # ------------------------------------------------------------------
     # The return label

@@ -2,12 +2,13 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import platform_push
+from ..tools.platform_push import holds_marker
 
 
 class SaleOrder(models.Model):
     """An order cancelled here by the desk is cancelled on the platform (Shopify orderCancel, WooCommerce
     status cancelled); one the channel cancelled is never echoed back. The order shows every failed push
-    of its own and of its deliveries, with a Retry button."""
+    of its own, of its deliveries and of its credit notes (refunds), with a Retry button."""
 
     _name = "sale.order"
     _inherit = ["sale.order", "oms.sync.mixin"]
@@ -16,29 +17,48 @@ class SaleOrder(models.Model):
         string="Channel Sync Failed",
         compute="_compute_oms_sync_failed",
         store=True,
-        help="A push of this order or of one of its deliveries to the channel's platform failed.",
+        help="A push of this order, of one of its deliveries or of one of its refunds to the channel's platform "
+        "failed.",
     )
     oms_sync_problem = fields.Text(string="Channel Sync Problems", compute="_compute_oms_sync_problem")
 
-    @api.depends("oms_sync_state", "picking_ids.oms_sync_state")
+    @api.depends("oms_sync_state", "picking_ids.oms_sync_state", "order_line.invoice_lines.move_id.oms_sync_state")
     def _compute_oms_sync_failed(self):
         for order in self:
             order.oms_sync_failed = order._oms_sync_has_problem()
 
-    @api.depends("oms_sync_state", "oms_sync_error", "picking_ids.oms_sync_state", "picking_ids.oms_sync_error")
+    @api.depends(
+        "oms_sync_state",
+        "oms_sync_error",
+        "picking_ids.oms_sync_state",
+        "picking_ids.oms_sync_error",
+        "order_line.invoice_lines.move_id.oms_sync_state",
+        "order_line.invoice_lines.move_id.oms_sync_error",
+    )
     def _compute_oms_sync_problem(self):
         for order in self:
             lines = [f"{order.name}: {order.oms_sync_error}"] if order.oms_sync_state == "error" else []
+            lines += [f"{p.name}: {p.oms_sync_error}" for p in order.picking_ids if p.oms_sync_state == "error"]
             lines += [
-                f"{picking.name}: {picking.oms_sync_error}"
-                for picking in order.picking_ids
-                if picking.oms_sync_state == "error"
+                f"{m.name}: {m.oms_sync_error}" for m in order._oms_synced_credit_notes() if m.oms_sync_state == "error"
             ]
             order.oms_sync_problem = "\n".join(lines) or False
 
     def _oms_sync_has_problem(self):
         self.ensure_one()
-        return self.oms_sync_state == "error" or any(p.oms_sync_state == "error" for p in self.picking_ids)
+        return (
+            self.oms_sync_state == "error"
+            or any(p.oms_sync_state == "error" for p in self.picking_ids)
+            or any(m.oms_sync_state == "error" for m in self._oms_synced_credit_notes())
+        )
+
+    def _oms_synced_credit_notes(self):
+        """The credit notes of this order pushed (or to be pushed) to the platform as refunds. The order's users
+        see their push state even without accounting rights (the Retry button is theirs)."""
+        self.ensure_one()
+        return self.sudo().order_line.invoice_lines.move_id.filtered(
+            lambda m: m.move_type == "out_refund" and m.oms_sync_state
+        )
 
     # ------------------------------------------------------------- sync mixin
 
@@ -58,16 +78,38 @@ class SaleOrder(models.Model):
             )._oms_job_push_cancel()
 
     def action_oms_sync_retry(self):
-        """Push again what failed: the order's cancellation and its deliveries' shipments."""
+        """Push again what failed: the order's cancellation, its deliveries' shipments and its refunds."""
         pickings = self.picking_ids.filtered(lambda p: p.oms_sync_state == "error")
         orders = self.filtered(lambda o: o.oms_sync_state == "error")
-        if not pickings and not orders:
+        credit_notes = self.env["account.move"].union(
+            *(order._oms_synced_credit_notes().filtered(lambda m: m.oms_sync_state == "error") for order in self)
+        )
+        if not pickings and not orders and not credit_notes:
             raise UserError(self.env._("Nothing to retry: no push of these orders failed."))
         if pickings:
             pickings.action_oms_sync_retry()
         if orders:
             super(SaleOrder, orders).action_oms_sync_retry()
+        if credit_notes:
+            # The order desk may not edit invoices: its right on the order is checked, the push is the order's.
+            self.check_access("write")
+            credit_notes.sudo().action_oms_sync_retry()
         return True
+
+    # ------------------------------------------------------------- refunds
+
+    def _oms_pushed_credit_note(self, refund):
+        """The credit note of this order that Odoo pushed as ``refund`` (a refund the platform reports, as
+        ``tools.shopify.refund`` returns it), if it is one: named in the refund's note (also before the push's job
+        stored the platform's refund id), or by that id."""
+        self.ensure_one()
+        refund_id = str(refund["id"])
+        return self._oms_synced_credit_notes().filtered(
+            lambda m: (
+                holds_marker(refund.get("note"), m.name)
+                or (m.oms_pushed_refund_id and m.oms_pushed_refund_id.rsplit("/", 1)[-1] == refund_id)
+            )
+        )[:1]
 
     # ------------------------------------------------------------- cancellations
 

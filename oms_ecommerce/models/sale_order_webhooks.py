@@ -28,7 +28,7 @@ class SaleOrder(models.Model):
 
     A refund made on the channel is recorded on the order once (by the platform's refund id). Where the order
     has a posted invoice, a draft credit note of the refunded lines and shipping, for the amount refunded, is
-    prepared for the accountant to check and post.
+    prepared for the accountant to check and post; not for a refund Odoo pushed (a return's credit note).
     """
 
     _inherit = "sale.order"
@@ -308,7 +308,11 @@ class SaleOrder(models.Model):
         self.check_access("write")
         # The integration user may not read invoices: the signed channel acts on its own order (checked above).
         invoices = self.sudo().invoice_ids.filtered(lambda m: m.move_type == "out_invoice" and m.state == "posted")
-        if not invoices:
+        pushed = self._oms_pushed_credit_note(refund)
+        if pushed:
+            # Odoo's own refund coming back (its credit note was pushed): never credited a second time.
+            outcome = _("It is credit note %(move)s pushed from Odoo: no credit note was prepared.", move=pushed.name)
+        elif not invoices:
             outcome = _("Order %(order)s has no posted invoice: no credit note was prepared.", order=self.name)
         elif self.currency_id.is_zero(float(refund["amount"])):
             outcome = _("No money was refunded: no credit note was prepared.")

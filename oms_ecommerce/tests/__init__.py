@@ -19,6 +19,7 @@ from . import (
     test_platform_push,
     test_platform_webhooks,
     test_portal,
+    test_refund_push,
     test_returns,
     test_rights,
     test_roles,

@@ -3,6 +3,7 @@ import json
 from datetime import datetime, time, timedelta
 
 from odoo import fields
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.tests import TransactionCase, new_test_user
 
 
@@ -206,3 +207,28 @@ class OmsPackingCommon(OmsCommon):
         return picking._oms_pack(
             [{"lines": lines, "package_type": self.box, "weight": weight, "tracking_ref": tracking_ref}], **kwargs
         )
+
+
+class OmsJobsMixin:
+    """Runs the jobs trapped with queue_job's ``trap_jobs`` as its runner would."""
+
+    def run_jobs(self, trap):
+        """Run the trapped jobs as queue_job's runner does: a ``RetryableJobError`` puts the job back (with its
+        wait), any other error rolls the job's work back and calls the job function's ``on_fail_method``."""
+        outcomes = []
+        jobs, trap.enqueued_jobs = trap.enqueued_jobs, []
+        for job in jobs:
+            try:
+                with self.env.cr.savepoint():
+                    job.perform()
+                outcomes.append(("done", job.result))
+            except RetryableJobError as error:
+                trap.enqueued_jobs.append(job)
+                outcomes.append(("retry", error.seconds))
+            except Exception as error:
+                self.env.invalidate_all()
+                message = error.args[0] if error.args else str(error)
+                job.on_fail({"exc_info": "", "exc_name": type(error).__name__, "exc_message": message})
+                outcomes.append(("failed", message))
+        self.env.invalidate_all()
+        return outcomes

@@ -3,9 +3,11 @@
 It implements the few calls Odoo makes, in the platforms' published shapes:
 
 - Shopify Admin GraphQL (``POST /admin/api/<version>/graphql.json``): ``order { fulfillmentOrders }``,
-  ``fulfillmentCreate``, ``orderCancel``, ``productVariants(query: "sku:…")``, ``inventorySetQuantities``;
-- WooCommerce REST v3 (``/wp-json/wc/v3/``): ``GET/POST orders/<id>/notes``, ``PUT orders/<id>``,
-  ``GET products?sku=``, ``POST products/batch``, ``POST products/<parent>/variations/batch``.
+  ``fulfillmentCreate``, ``orderCancel``, ``productVariants(query: "sku:…")``, ``inventorySetQuantities``,
+  ``order { refunds lineItems { refundableQuantity } }``, ``order { suggestedRefund }``, ``refundCreate``;
+- WooCommerce REST v3 (``/wp-json/wc/v3/``): ``GET/POST orders/<id>/notes``, ``GET/PUT orders/<id>``,
+  ``POST orders/<id>/refunds``, ``GET products?sku=``, ``POST products/batch``,
+  ``POST products/<parent>/variations/batch``.
 
 It records every request (``requests``: method, path, query, json) and answers faults on demand
 (``fail_next("429" | "500" | "timeout" | "throttled" | "user_errors", times=1, match=None)``) or at random
@@ -18,6 +20,7 @@ import random
 import re
 import threading
 import time
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,13 +44,19 @@ class PlatformStandin:
         self.requests = []
         self.faults = []  # [kind, times, match]
         # Shopify
-        self.orders = {}  # order id -> {"fulfillment_orders": [{"id", "status", "lines": [{id, sku, remaining}]}]}
+        # order id -> {"fulfillment_orders": [{"id", "status", "lines": [{id, sku, remaining}]}],
+        #              "line_items": [{"id", "sku", "quantity", "refunded"}],
+        #              "transactions": [{"id", "kind", "gateway", "amount", "refunded"}], "refunds": [{"id", "note"}]}
+        self.orders = {}
         self.fulfillments = []  # {"id", "order", "lines", "trackingInfo", "notifyCustomer"}
         self.cancelled = {}  # order id -> variables of orderCancel
         self.variants = {}  # sku -> inventory item gid
         self.inventory = {}  # (inventory item gid, location gid) -> quantity
         # WooCommerce
-        self.woo_orders = {}  # id -> {"status", "notes": [{"id", "note", "customer_note"}]}
+        # id -> {"status", "notes": [{"id", "note", "customer_note"}], "line_items": [{"id", "sku", "quantity"}],
+        #        "refunds": [{"id", "reason", "total"}]}
+        self.woo_orders = {}
+        self.woo_refunds = []  # {"id", "order", "body"}: what each refund call asked
         self.woo_products = {}  # sku -> {"id", "parent_id"}
         self.woo_stock = {}  # product id -> stock_quantity
         self._ids = 1000
@@ -88,12 +97,29 @@ class PlatformStandin:
             self._ids += 1
             return self._ids
 
-    def add_shopify_order(self, order_id, lines, split=False):
+    def add_shopify_order(self, order_id, lines, split=False, paid=None, gateway="shopify_payments"):
         """An order with one open fulfillment order holding ``lines`` ({sku: quantity}); with ``split``,
-        one fulfillment order per SKU (as when the items ship from two locations)."""
+        one fulfillment order per SKU (as when the items ship from two locations). ``paid`` (a decimal string):
+        one successful SALE transaction of that amount through ``gateway``."""
         items = list(lines.items())
         groups = [[item] for item in items] if split else [items]
         self.orders[str(order_id)] = {
+            "line_items": [
+                {"id": f"gid://shopify/LineItem/{self.next_id()}", "sku": sku, "quantity": qty, "refunded": 0}
+                for sku, qty in items
+            ],
+            "transactions": [
+                {
+                    "id": f"gid://shopify/OrderTransaction/{self.next_id()}",
+                    "kind": "SALE",
+                    "gateway": gateway,
+                    "amount": Decimal(paid),
+                    "refunded": Decimal(0),
+                }
+            ]
+            if paid
+            else [],
+            "refunds": [],
             "fulfillment_orders": [
                 {
                     "id": f"gid://shopify/FulfillmentOrder/{self.next_id()}",
@@ -104,7 +130,16 @@ class PlatformStandin:
                     ],
                 }
                 for group in groups
-            ]
+            ],
+        }
+
+    def add_woo_order(self, order_id, lines, status="processing"):
+        """A WooCommerce order whose line items hold ``lines`` ({sku: quantity}), one line per SKU."""
+        self.woo_orders[str(order_id)] = {
+            "status": status,
+            "notes": [],
+            "line_items": [{"id": self.next_id(), "sku": sku, "quantity": qty} for sku, qty in lines.items()],
+            "refunds": [],
         }
 
     def add_variant(self, sku):
@@ -207,7 +242,16 @@ class PlatformStandin:
                 "extensions": extensions,
             }
         with self.lock:
-            if "fulfillmentCreate" in query:
+            if "refundCreate" in query:
+                data = {"refundCreate": self._refund_create(variables["input"], fault)}
+            elif "suggestedRefund" in query:
+                order = self.orders.get(variables["id"].rsplit("/", 1)[-1])
+                data = {"order": {"suggestedRefund": self._suggested_refund(order)} if order else None}
+            elif "refundableQuantity" in query:
+                order_id = variables["id"].rsplit("/", 1)[-1]
+                order = self.orders.get(order_id)
+                data = {"order": self._refund_order_node(order_id, order) if order else None}
+            elif "fulfillmentCreate" in query:
                 data = {"fulfillmentCreate": self._fulfillment_create(variables["fulfillment"], fault)}
             elif "orderCancel" in query:
                 data = {"orderCancel": self._order_cancel(variables, fault)}
@@ -307,6 +351,71 @@ class PlatformStandin:
         self.fulfillments.append(created)
         return {"fulfillment": {"id": created["id"], "status": "SUCCESS"}, "userErrors": []}
 
+    @staticmethod
+    def _refund_order_node(order_id, order):
+        return {
+            "id": f"gid://shopify/Order/{order_id}",
+            "refunds": [{"id": r["id"], "note": r["note"]} for r in order["refunds"]],
+            "lineItems": {
+                "nodes": [
+                    {"id": line["id"], "sku": line["sku"], "refundableQuantity": line["quantity"] - line["refunded"]}
+                    for line in order["line_items"]
+                ]
+            },
+        }
+
+    @staticmethod
+    def _suggested_refund(order):
+        """What Shopify suggests: each successful sale as the parent of a refund, up to what is left of it."""
+        return {
+            "suggestedTransactions": [
+                {
+                    "gateway": t["gateway"],
+                    "parentTransaction": {"id": t["id"]},
+                    "maximumRefundableSet": {"shopMoney": {"amount": str(t["amount"] - t["refunded"])}},
+                }
+                for t in order["transactions"]
+                if t["kind"] in ("SALE", "CAPTURE") and t["amount"] > t["refunded"]
+            ]
+        }
+
+    def _refund_create(self, refund_input, fault):
+        def refused(field, message):
+            return {"refund": None, "userErrors": [{"field": field, "message": message}]}
+
+        if fault == "user_errors":
+            return refused(["transactions"], "Refund amount must be less than or equal to the refundable amount.")
+        order = self.orders.get(refund_input["orderId"].rsplit("/", 1)[-1])
+        if order is None:
+            return refused(["orderId"], "Order does not exist")
+        lines = {line["id"]: line for line in order["line_items"]}
+        for item in refund_input.get("refundLineItems") or []:
+            line = lines.get(item["lineItemId"])
+            if not line:
+                return refused(["refundLineItems"], "Line item does not exist")
+            if item["quantity"] > line["quantity"] - line["refunded"]:
+                return refused(["refundLineItems", "quantity"], "Quantity cannot refund more items than were purchased")
+            if item.get("restockType") not in ("NO_RESTOCK", "RETURN", "CANCEL"):
+                return refused(["refundLineItems", "restockType"], "Restock type is invalid")
+        parents = {t["id"]: t for t in order["transactions"]}
+        for transaction in refund_input.get("transactions") or []:
+            parent = parents.get(transaction.get("parentId"))
+            if transaction.get("kind") != "REFUND" or not parent or transaction.get("gateway") != parent["gateway"]:
+                return refused(["transactions"], "Transaction is invalid")
+            if Decimal(transaction["amount"]) > parent["amount"] - parent["refunded"]:
+                return refused(["transactions"], "Refund amount must be less than or equal to the refundable amount.")
+        for item in refund_input.get("refundLineItems") or []:
+            lines[item["lineItemId"]]["refunded"] += item["quantity"]
+        for transaction in refund_input.get("transactions") or []:
+            parents[transaction["parentId"]]["refunded"] += Decimal(transaction["amount"])
+        refund = {
+            "id": f"gid://shopify/Refund/{self.next_id()}",
+            "note": refund_input.get("note"),
+            "input": refund_input,
+        }
+        order["refunds"].append(refund)
+        return {"refund": {"id": refund["id"]}, "userErrors": []}
+
     def _order_cancel(self, variables, fault):
         order_id = variables["orderId"].rsplit("/", 1)[-1]
         if fault == "user_errors":
@@ -388,7 +497,46 @@ class PlatformStandin:
                 }
                 order["notes"].append(note)
                 return 201, note
+            match = re.fullmatch(r"orders/(\d+)/refunds", path)
+            if match and method == "POST":
+                order = self.woo_orders.get(match.group(1))
+                if order is None:
+                    return 404, {
+                        "code": "woocommerce_rest_shop_order_invalid_id",
+                        "message": "Invalid ID.",
+                        "data": {"status": 404},
+                    }
+                known = {line["id"] for line in order.get("line_items") or []}
+                if any(item.get("id") not in known for item in body.get("line_items") or []):
+                    return 400, {
+                        "code": "woocommerce_rest_invalid_line_item",
+                        "message": "Invalid line item ID.",
+                        "data": {"status": 400},
+                    }
+                refund = {"id": self.next_id(), "reason": body.get("reason") or "", "total": f"-{body.get('amount')}"}
+                order.setdefault("refunds", []).append(refund)
+                self.woo_refunds.append({"id": refund["id"], "order": match.group(1), "body": body})
+                return 201, {
+                    "id": refund["id"],
+                    "amount": body.get("amount"),
+                    "reason": refund["reason"],
+                    "refunded_payment": bool(body.get("api_refund", True)),
+                }
             match = re.fullmatch(r"orders/(\d+)", path)
+            if match and method == "GET":
+                order = self.woo_orders.get(match.group(1))
+                if order is None:
+                    return 404, {
+                        "code": "woocommerce_rest_shop_order_invalid_id",
+                        "message": "Invalid ID.",
+                        "data": {"status": 404},
+                    }
+                return 200, {
+                    "id": int(match.group(1)),
+                    "status": order["status"],
+                    "line_items": order.get("line_items") or [],
+                    "refunds": order.get("refunds") or [],
+                }
             if match and method == "PUT":
                 order = self.woo_orders.get(match.group(1))
                 if order is None:

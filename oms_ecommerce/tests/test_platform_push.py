@@ -1,19 +1,18 @@
 from unittest.mock import patch
 
-from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..models import oms_channel_sync
-from .common import OmsPackingCommon, in_chain_order, order_payload
+from .common import OmsJobsMixin, OmsPackingCommon, in_chain_order, order_payload
 from .platform_standin import SHOPIFY_TOKEN, WOO_KEY, WOO_SECRET, PlatformStandin
 
 LOCATION = "gid://shopify/Location/7001"
 
 
 @tagged("post_install", "-at_install")
-class TestPlatformPush(OmsPackingCommon):
+class TestPlatformPush(OmsJobsMixin, OmsPackingCommon):
     """Shipments, cancellations and stock levels pushed through queue_job to a stand-in Shopify and
     WooCommerce over real HTTP; jobs trapped with queue_job's ``trap_jobs`` and run as its runner would."""
 
@@ -77,27 +76,6 @@ class TestPlatformPush(OmsPackingCommon):
         picking.with_context(skip_backorder=True).button_validate()
         self.assertEqual(picking.state, "done")
         return picking.backorder_ids
-
-    def run_jobs(self, trap):
-        """Run the trapped jobs as queue_job's runner does: a ``RetryableJobError`` puts the job back (with its
-        wait), any other error rolls the job's work back and calls the job function's ``on_fail_method``."""
-        outcomes = []
-        jobs, trap.enqueued_jobs = trap.enqueued_jobs, []
-        for job in jobs:
-            try:
-                with self.env.cr.savepoint():
-                    job.perform()
-                outcomes.append(("done", job.result))
-            except RetryableJobError as error:
-                trap.enqueued_jobs.append(job)
-                outcomes.append(("retry", error.seconds))
-            except Exception as error:
-                self.env.invalidate_all()
-                message = error.args[0] if error.args else str(error)
-                job.on_fail({"exc_info": "", "exc_name": type(error).__name__, "exc_message": message})
-                outcomes.append(("failed", message))
-        self.env.invalidate_all()
-        return outcomes
 
     def fulfillment_calls(self):
         return [r["json"]["variables"]["fulfillment"] for r in self.standin.calls("fulfillmentCreate")]

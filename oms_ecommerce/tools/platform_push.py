@@ -1,4 +1,4 @@
-"""What Odoo pushes back to the platforms: shipments with tracking, cancellations, stock levels.
+"""What Odoo pushes back to the platforms: shipments with tracking, cancellations, stock levels, refunds.
 
 Pure functions over the clients of ``platform_client`` (no ORM): each takes the figures to send and
 returns what the platform answered, raising :class:`PushError` for what a person has to fix (GraphQL
@@ -6,10 +6,14 @@ returns what the platform answered, raising :class:`PushError` for what a person
 ``PlatformError`` (429, 5xx, timeouts, Shopify's throttle) through for the job queue to retry.
 
 Shopify Admin GraphQL 2025-10: https://shopify.dev/docs/api/admin-graphql (``order.fulfillmentOrders``,
-``fulfillmentCreate``, ``orderCancel``, ``productVariants``, ``inventorySetQuantities``).
-WooCommerce REST v3: https://woocommerce.github.io/woocommerce-rest-api-docs/ (order notes, orders,
-products and variations batch).
+``fulfillmentCreate``, ``orderCancel``, ``productVariants``, ``inventorySetQuantities``, ``order.lineItems``,
+``order.suggestedRefund``, ``refundCreate``).
+WooCommerce REST v3: https://woocommerce.github.io/woocommerce-rest-api-docs/ (order notes, orders, order
+refunds, products and variations batch).
 """
+
+import re
+from decimal import Decimal
 
 from .platform_client import PlatformError
 
@@ -45,6 +49,36 @@ mutation OmsOrderCancel($orderId: ID!, $refundMethod: OrderCancelRefundMethodInp
   }
 }"""
 
+Q_REFUND_ORDER = """
+query OmsRefundOrder($id: ID!) {
+  order(id: $id) {
+    id
+    refunds(first: 100) { id note }
+    lineItems(first: 250) { nodes { id sku refundableQuantity } }
+  }
+}"""
+
+Q_SUGGESTED_REFUND = """
+query OmsSuggestedRefund($id: ID!, $lines: [RefundLineItemInput!]) {
+  order(id: $id) {
+    suggestedRefund(refundLineItems: $lines) {
+      suggestedTransactions {
+        gateway
+        parentTransaction { id }
+        maximumRefundableSet { shopMoney { amount } }
+      }
+    }
+  }
+}"""
+
+M_REFUND_CREATE = """
+mutation OmsRefundCreate($input: RefundInput!) {
+  refundCreate(input: $input) {
+    refund { id }
+    userErrors { field message }
+  }
+}"""
+
 Q_VARIANTS_BY_SKU = """
 query OmsVariantsBySku($query: String!) {
   productVariants(first: 250, query: $query) { nodes { sku inventoryItem { id } } }
@@ -66,6 +100,27 @@ class PushError(PlatformError):
 def shopify_gid(kind, platform_id):
     platform_id = str(platform_id or "").strip()
     return platform_id if platform_id.startswith("gid://") else f"gid://shopify/{kind}/{platform_id}"
+
+
+def holds_marker(text, marker):
+    """Whether ``text`` names ``marker`` (a credit note's number) as a whole word: RINV/2026/00001 is not in
+    RINV/2026/000012."""
+    return bool(marker) and re.search(rf"(?<![\w/]){re.escape(marker)}(?![\w/])", text or "") is not None
+
+
+def _allocate(lines, quantities):
+    """Spread ``quantities`` ({sku: quantity}) over the platform's ``lines`` [(line id, sku, quantity left)].
+
+    :return: ([(line id, sku, quantity)], {sku: quantity that found no line})
+    """
+    todo = dict(quantities)
+    taken = []
+    for line_id, sku, left in lines:
+        take = min(left, todo.get(sku, 0))
+        if take > 0:
+            taken.append((line_id, sku, take))
+            todo[sku] -= take
+    return taken, {sku: qty for sku, qty in todo.items() if qty > 0}
 
 
 def _user_errors(errors, what):
@@ -162,6 +217,82 @@ def shopify_cancel(client, order_id, restock, refund, staff_note):
     return "cancelled"
 
 
+def shopify_refund(client, order_id, quantities, amount, note, marker, notify):
+    """Refund ``quantities`` ({sku: quantity}) of a Shopify order, and ``amount`` (a decimal string in the order's
+    currency) on the payments Shopify suggests for them (``suggestedRefund``), once: a refund whose note names
+    ``marker`` counts as done (a rerun after the first call went through), and so does an order whose lines
+    have none of these items left to refund. The items are not restocked on Shopify (``NO_RESTOCK``): the
+    return was received in Odoo's warehouse, whose stock levels Odoo pushes.
+
+    :return: (state, refund id, money refunded on Shopify's payments as a Decimal): state "created", or
+        "already" (refund id None when the items were refunded by other means); money 0 when Shopify holds no
+        payment to refund (the money is refunded outside Shopify)
+    """
+    order_gid = shopify_gid("Order", order_id)
+    order = (client.graphql(Q_REFUND_ORDER, {"id": order_gid}) or {}).get("order")
+    if not order:
+        raise PushError(f"Shopify has no order {order_id}: check that it was not deleted on Shopify.")
+    for refund in order.get("refunds") or []:
+        if holds_marker(refund.get("note"), marker):
+            return "already", refund.get("id"), None
+    open_lines = [
+        (line["id"], (line.get("sku") or "").strip(), int(line.get("refundableQuantity") or 0))
+        for line in (order.get("lineItems") or {}).get("nodes") or []
+    ]
+    left = {}
+    for __, sku, qty in open_lines:
+        left[sku] = left.get(sku, 0) + qty
+    if quantities and not any(left.get(sku) for sku in quantities):
+        return "already", None, None
+    taken, short = _allocate(open_lines, quantities)
+    if short:
+        raise PushError(
+            "Shopify has fewer items left to refund than this credit note credits: "
+            + ", ".join(f"{sku} credited {quantities[sku]}, refundable {left.get(sku, 0)}" for sku in sorted(short))
+            + ". Check the order's refunds on Shopify (a SKU that differs from Odoo's, or items refunded by hand)."
+        )
+    lines = [{"lineItemId": line_id, "quantity": qty, "restockType": "NO_RESTOCK"} for line_id, __, qty in taken]
+    money = Decimal(amount)
+    transactions = []
+    if money > 0:
+        data = client.graphql(Q_SUGGESTED_REFUND, {"id": order_gid, "lines": lines}) or {}
+        suggested = ((data.get("order") or {}).get("suggestedRefund") or {}).get("suggestedTransactions") or []
+        todo = money
+        for suggestion in suggested:
+            parent = (suggestion.get("parentTransaction") or {}).get("id")
+            refundable = ((suggestion.get("maximumRefundableSet") or {}).get("shopMoney") or {}).get("amount")
+            if not parent or todo <= 0:
+                continue
+            take = min(todo, Decimal(str(refundable))) if refundable is not None else todo
+            if take <= 0:
+                continue
+            transactions.append(
+                {
+                    "orderId": order_gid,
+                    "parentId": parent,
+                    "gateway": suggestion.get("gateway") or "",
+                    "kind": "REFUND",
+                    "amount": str(take.quantize(money)),
+                }
+            )
+            todo -= take
+        if transactions and todo > 0:
+            raise PushError(
+                f"Shopify can refund at most {money - todo} on this order's payments, and the credit note is "
+                f"{money}: refund the difference outside Shopify, or check the order's payments and refunds on "
+                "Shopify, then retry."
+            )
+    refund_input = {"orderId": order_gid, "note": note, "notify": bool(notify), "refundLineItems": lines}
+    if transactions:
+        refund_input["transactions"] = transactions
+    result = (client.graphql(M_REFUND_CREATE, {"input": refund_input}) or {}).get("refundCreate") or {}
+    _user_errors(result.get("userErrors"), "the refund")
+    created = result.get("refund") or {}
+    if not created.get("id"):
+        raise PushError("Shopify answered the refund without a refund id.")
+    return "created", created["id"], sum((Decimal(t["amount"]) for t in transactions), Decimal(0))
+
+
 def shopify_inventory_items(client, skus):
     """{sku: inventory item gid} of the variants with these SKUs (absent: Shopify does not know it)."""
     found = {}
@@ -216,6 +347,55 @@ def woo_note(client, order_id, note, customer_note, marker):
 def woo_set_status(client, order_id, status):
     body, __ = client.request("PUT", f"orders/{order_id}", json={"status": status})
     return (body or {}).get("status")
+
+
+def woo_refund(client, order_id, items, amount, reason, marker, api_refund):
+    """Refund the lines ``items`` ({sku: (quantity, total without tax)}) of a WooCommerce order for ``amount`` (a
+    decimal string, which WooCommerce takes over the lines' totals), once: a refund whose reason names
+    ``marker`` counts as done. WooCommerce restocks nothing (``api_restock`` false: Odoo pushes stock levels);
+    with ``api_refund`` false it records the refund and the merchant refunds the money on the payment gateway.
+
+    :return: (state, refund id, money refunded through WooCommerce's gateway as a Decimal)
+    """
+    order, __ = client.request("GET", f"orders/{order_id}")
+    order = order or {}
+    for refund in order.get("refunds") or []:
+        if holds_marker(refund.get("reason"), marker):
+            return "already", str(refund.get("id")), None
+    order_lines = [
+        (line["id"], (line.get("sku") or "").strip(), int(line.get("quantity") or 0))
+        for line in order.get("line_items") or []
+    ]
+    taken, short = _allocate(order_lines, {sku: qty for sku, (qty, __) in items.items()})
+    if short:
+        raise PushError(
+            "The WooCommerce order has no line for "
+            + ", ".join(f"{sku} ({qty})" for sku, qty in sorted(short.items()))
+            + ": check that the product's SKU on WooCommerce is the one in Odoo, then retry."
+        )
+    line_items = []
+    for sku, (quantity, total) in items.items():
+        rows = [(line_id, qty) for line_id, line_sku, qty in taken if line_sku == sku]
+        rest = total = Decimal(str(total))
+        for index, (line_id, qty) in enumerate(rows):
+            # The last line of a SKU gets what the others left: the lines add up to the total to the cent.
+            share = rest if index == len(rows) - 1 else (total * qty / quantity).quantize(Decimal("0.01"))
+            rest -= share
+            line_items.append({"id": line_id, "quantity": qty, "refund_total": float(share)})
+    body, __ = client.request(
+        "POST",
+        f"orders/{order_id}/refunds",
+        json={
+            "amount": amount,
+            "reason": reason,
+            "api_refund": bool(api_refund),
+            "api_restock": False,
+            "line_items": line_items,
+        },
+    )
+    if not (body or {}).get("id"):
+        raise PushError("WooCommerce answered the refund without a refund id.")
+    return "created", str(body["id"]), Decimal(amount) if api_refund else Decimal(0)
 
 
 def woo_products(client, sku):
