@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.addons.queue_job.delay import chain
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..tools.batch import run_in_savepoints
 
@@ -88,19 +88,10 @@ class SaleOrder(models.Model):
 
         return run_in_savepoints(self, lambda orders: orders.action_confirm(), refused, catch=UserError)
 
-    def _oms_check_order_desk(self):
-        """Confirming and holding channel orders is the order desk's decision: Inventory and Billing users may
-        write orders (Odoo grants it for their own work), not take it."""
-        if not self.env.su and not self.env.user.has_group("oms_ecommerce.group_oms_user"):
-            raise AccessError(
-                self.env._("Only the order desk (OMS / User) confirms, holds and releases channel orders.")
-            )
-
     def action_oms_confirm(self):
         """Bulk confirmation from the order desk: received channel orders that are not on hold. Above
         ``oms_ecommerce.confirm_background_threshold`` orders (100), they are confirmed by queue_job jobs of
         50 orders, one after the other, with the progress on an ``oms.job.progress`` record."""
-        self._oms_check_order_desk()
         todo = self._oms_to_confirm()
         threshold = int(
             self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.confirm_background_threshold", 100)
@@ -195,7 +186,6 @@ class SaleOrder(models.Model):
 
     def action_oms_hold(self):
         """Ask for the reason, then put the orders on hold."""
-        self._oms_check_order_desk()
         return {
             "type": "ir.actions.act_window",
             "name": _("Put on hold"),
@@ -217,7 +207,6 @@ class SaleOrder(models.Model):
         self._oms_reach_steps()
 
     def action_oms_release(self):
-        self._oms_check_order_desk()
         held = self.filtered("oms_hold")
         held.sudo().write({"oms_hold": False, "oms_hold_reason": False})
         for order in held:

@@ -86,10 +86,6 @@ class OmsCommon(TransactionCase):
         assert cls.company.currency_id == cls.usd, "the payloads of these tests are in USD"
         cls.oms_user = new_test_user(cls.env, "oms_user", groups="oms_ecommerce.group_oms_user")
         cls.oms_manager = new_test_user(cls.env, "oms_manager", groups="oms_ecommerce.group_oms_manager")
-        # One user per team (see security/oms_groups.xml): warehouse, customer service, accounting.
-        cls.oms_packer = new_test_user(cls.env, "oms_packer", groups="oms_ecommerce.group_oms_warehouse")
-        cls.oms_agent = new_test_user(cls.env, "oms_agent", groups="oms_ecommerce.group_oms_service")
-        cls.oms_accountant = new_test_user(cls.env, "oms_accountant", groups="oms_ecommerce.group_oms_accounting")
         cls.portal_user = new_test_user(cls.env, "oms_portal", groups="base.group_portal")
         cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.company.id)], limit=1)
         ship_product = cls.env["product.product"].create(

@@ -207,15 +207,15 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
     def test_access_rights(self):
         picking = self.delivery("acl-1")
         self.pack_all(picking, tracking_ref="ACL1")
-        # A packer (OMS / Warehouse) prints; the log is theirs.
-        zpl, _type = self.Report.with_user(self.oms_packer)._render_qweb_text(
+        # A packer (OMS user) prints; the log is theirs.
+        zpl, _type = self.Report.with_user(self.oms_user)._render_qweb_text(
             "oms_ecommerce.action_report_shipping_label_zpl", picking.ids
         )
         self.assertIn("ACL1", str(zpl))
-        self.assertEqual(self.env["oms.print.log"].search([], limit=1).user_id, self.oms_packer)
-        # Customers, salespeople and the order desk (no Inventory rights) neither pack nor print.
+        self.assertEqual(self.env["oms.print.log"].search([], limit=1).user_id, self.oms_user)
+        # Customers and salespeople without inventory rights neither pack nor print.
         salesman = new_test_user(self.env, "oms_sales_only", groups="sales_team.group_sale_salesman")
-        for user in (self.portal_user, salesman, self.oms_user, self.oms_agent):
+        for user in (self.portal_user, salesman):
             with self.assertRaises(AccessError):
                 self.Report.with_user(user)._render_qweb_text(
                     "oms_ecommerce.action_report_shipping_label_zpl", picking.ids
@@ -225,7 +225,7 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
         # Only a manager overrides a weight (see TestPacking); only a manager edits the print log.
         log = self.env["oms.print.log"].search([], limit=1)
         with self.assertRaises(AccessError):
-            log.with_user(self.oms_packer).write({"reprint_count": 5})
+            log.with_user(self.oms_user).write({"reprint_count": 5})
 
     def test_labels_follow_the_parcels_as_they_are(self):
         """A weight changed after the check, a cancelled delivery, an unpacked then repacked parcel."""
@@ -251,7 +251,7 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
 
     def test_inventory_user_packs_prints_and_ships(self):
         """A warehouse packer with Inventory rights only (no order desk group) does the whole job."""
-        packer = new_test_user(self.env, "stock_packer", groups="stock.group_stock_user")
+        packer = new_test_user(self.env, "oms_packer", groups="stock.group_stock_user")
         picking = self.delivery("inv-1").with_user(packer)
         screen = self.env["oms.pack"].with_user(packer).browse(picking.action_oms_pack()["res_id"])
         screen.parcel_ids.write({"weight": 1.0, "tracking_ref": "INV1"})

@@ -253,7 +253,7 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "0")
         wave = self.wave(self.packed(2, prefix="TOUR-WAVE"))
         wave.name = "TOUR-WAVE"
-        self.start_tour("/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_tour", login="oms_packer")
+        self.start_tour("/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_tour", login="oms_user")
         self.env.invalidate_all()  # the tour wrote through the server's environment
         job = wave.oms_print_job_ids
         self.assertEqual(job.state, "queued")
@@ -261,7 +261,7 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
         self.assertTrue(job.with_context(force_report_rendering=True)._run())
         self.assertRecordValues(job, [{"state": "done", "progress": 100, "delivery_count": 2}])
         self.start_tour(
-            "/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_done_tour", login="oms_packer"
+            "/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_done_tour", login="oms_user"
         )
 
     def test_agent_answers_a_ticket_at_risk_with_a_canned_reply(self):
