@@ -27,3 +27,11 @@ class AccountMove(models.Model):
         "UNIQUE (oms_refund_channel_id, oms_platform_refund_id)",
         "This channel refund already has a credit note.",
     )
+
+    def button_cancel(self):
+        """A channel's cancellation of its order cancels the order's draft invoices (Odoo's ``_action_cancel``),
+        but not the draft credit note of a refund the platform already paid back: the money left, the accountant
+        still has to credit it."""
+        if self.env.context.get("oms_keep_platform_refunds"):
+            self = self.filtered(lambda move: not (move.move_type == "out_refund" and move.oms_platform_refund_id))
+        return super().button_cancel()

@@ -367,7 +367,7 @@ class SaleOrder(models.Model):
                     _("Order %(order)s has already shipped and can no longer be cancelled.", order=order.name)
                 )
         to_cancel = self.filtered(lambda o: o.state != "cancel")
-        to_cancel.action_cancel()
+        to_cancel.with_context(oms_keep_platform_refunds=True).action_cancel()
         for order in to_cancel:
             order.message_post(
                 body=_("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name)

@@ -9,6 +9,7 @@ from .test_platform_webhooks import (
     TestShopifyWebhooks,
     TestWooCommerceWebhooks,
     fixture,
+    shopify_time,
 )
 
 
@@ -264,6 +265,19 @@ class TestShopifyEdits(PlatformEditCase):
         self.assertJson(self.post("refunds/create", refund), 200)
         self.assertEqual(len(self.credit_notes(order)), 1)
         self.assertEqual(len(self.notes(order, "Refund 929361464")), 1)
+
+    def test_cancellation_after_a_refund_keeps_its_credit_note(self):
+        """Shopify refunds part of an invoiced order, then cancels the order: the refund's draft credit note stays
+        for the accountant (the money was paid back), it is not cancelled with the order."""
+        order = self.create_order()
+        self.invoice(order)
+        self.assertJson(self.post("refunds/create", self.refund_body()), 200)
+        credit_note = self.credit_notes(order)
+        self.assertEqual((len(credit_note), credit_note.state), (1, "draft"))
+        cancelled_at = shopify_time(self.version(5))
+        self.assertJson(self.post("orders/cancelled", self.body(minutes=5, cancelled_at=cancelled_at)), 200)
+        self.assertEqual(order.state, "cancel")
+        self.assertEqual(credit_note.state, "draft", "the platform's refund is still to be credited")
 
     def test_refund_with_a_shipping_adjustment_and_discount(self):
         order = self.create_order()
