@@ -1,3 +1,5 @@
+# Longer than ~400 lines on purpose: the sales channel's own fields (its settings for every domain) are declared
+# here; each domain's behaviour is in its own oms_channel_*.py file.
 import re
 import secrets
 from datetime import timedelta

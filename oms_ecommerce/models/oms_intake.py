@@ -1,3 +1,6 @@
+# Longer than ~400 lines on purpose: the intake record (its fields, the system-written fields' guard), its
+# entry points and the processing state machine with its outcomes read best together; the mapping of a payload
+# (oms_intake_mapping.py) and the webhooks (oms_intake_webhooks.py) live apart.
 import base64
 import json
 import logging

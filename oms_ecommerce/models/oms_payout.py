@@ -1,3 +1,5 @@
+# Longer than ~400 lines on purpose: a payout's fields, its guarded transitions (match, post, cancel, draft) and
+# the journal entry they post are one state machine; its lines and their matching are in oms_payout_line.py.
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError
 

@@ -1,3 +1,6 @@
+# Longer than ~400 lines on purpose: what a platform's edit, cancellation or refund does to an existing order
+# (lines, delivery, hold, draft credit note) is one set of rules, applied and tested together
+# (tests/test_platform_edits.py).
 import json
 from decimal import Decimal
 

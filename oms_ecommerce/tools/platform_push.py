@@ -11,6 +11,8 @@ Shopify Admin GraphQL 2025-10: https://shopify.dev/docs/api/admin-graphql (``ord
 WooCommerce REST v3: https://woocommerce.github.io/woocommerce-rest-api-docs/ (order notes, orders, order
 refunds, products and variations batch).
 """
+# Longer than ~400 lines on purpose: one small function per platform call (Shopify GraphQL, WooCommerce REST),
+# each next to the documentation it follows; split by platform when a third one comes.
 
 import re
 from decimal import Decimal
