@@ -46,6 +46,7 @@
         "views/oms_channel_views.xml",
         "views/oms_intake_views.xml",
         "views/sale_order_views.xml",
+        "views/sale_order_service_views.xml",
         "views/sale_portal_templates.xml",
         "views/stock_picking_views.xml",
         "views/oms_print_log_views.xml",

@@ -269,5 +269,10 @@ class OmsTicket(models.Model):
         }
 
     def action_open_order(self):
+        """The ticket's order: Odoo's order form for the order desk, the read-only customer service form for
+        agents without sales rights (Odoo's form reads stock moves and invoices they may not read)."""
         self.ensure_one()
-        return self.order_id.get_formview_action()
+        action = self.order_id.get_formview_action()
+        if not self.env.user.has_group("sales_team.group_sale_salesman"):
+            action["views"] = [(self.env.ref("oms_ecommerce.sale_order_view_form_oms_service").id, "form")]
+        return action

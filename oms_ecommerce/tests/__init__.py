@@ -22,6 +22,7 @@ from . import (
     test_refund_push,
     test_returns,
     test_rights,
+    test_roles,
     test_security,
     test_sla,
     test_steps,

@@ -86,6 +86,11 @@ class OmsCommon(TransactionCase):
         assert cls.company.currency_id == cls.usd, "the payloads of these tests are in USD"
         cls.oms_user = new_test_user(cls.env, "oms_user", groups="oms_ecommerce.group_oms_user")
         cls.oms_manager = new_test_user(cls.env, "oms_manager", groups="oms_ecommerce.group_oms_manager")
+        # One user per team (issue 17's roles): the warehouse works with Odoo's Inventory group, customer
+        # service with ours, accounting with Odoo's Billing group.
+        cls.oms_warehouse_user = new_test_user(cls.env, "oms_team_packer", groups="stock.group_stock_user")
+        cls.oms_service_user = new_test_user(cls.env, "oms_team_agent", groups="oms_ecommerce.group_oms_service")
+        cls.oms_billing_user = new_test_user(cls.env, "oms_team_accountant", groups="account.group_account_invoice")
         cls.portal_user = new_test_user(cls.env, "oms_portal", groups="base.group_portal")
         cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.company.id)], limit=1)
         ship_product = cls.env["product.product"].create(

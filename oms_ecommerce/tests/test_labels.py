@@ -207,15 +207,17 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
     def test_access_rights(self):
         picking = self.delivery("acl-1")
         self.pack_all(picking, tracking_ref="ACL1")
-        # A packer (OMS user) prints; the log is theirs.
-        zpl, _type = self.Report.with_user(self.oms_user)._render_qweb_text(
+        # A packer (the warehouse's Inventory user) prints; the log is theirs.
+        packer = self.oms_warehouse_user
+        zpl, _type = self.Report.with_user(packer)._render_qweb_text(
             "oms_ecommerce.action_report_shipping_label_zpl", picking.ids
         )
         self.assertIn("ACL1", str(zpl))
-        self.assertEqual(self.env["oms.print.log"].search([], limit=1).user_id, self.oms_user)
-        # Customers and salespeople without inventory rights neither pack nor print.
+        self.assertEqual(self.env["oms.print.log"].search([], limit=1).user_id, packer)
+        # Customers, salespeople, the order desk and customer service have no inventory rights: they neither
+        # pack nor print.
         salesman = new_test_user(self.env, "oms_sales_only", groups="sales_team.group_sale_salesman")
-        for user in (self.portal_user, salesman):
+        for user in (self.portal_user, salesman, self.oms_user, self.oms_service_user):
             with self.assertRaises(AccessError):
                 self.Report.with_user(user)._render_qweb_text(
                     "oms_ecommerce.action_report_shipping_label_zpl", picking.ids
@@ -225,7 +227,7 @@ class TestShippingDocuments(HttpCase, OmsPackingCommon):
         # Only a manager overrides a weight (see TestPacking); only a manager edits the print log.
         log = self.env["oms.print.log"].search([], limit=1)
         with self.assertRaises(AccessError):
-            log.with_user(self.oms_user).write({"reprint_count": 5})
+            log.with_user(packer).write({"reprint_count": 5})
 
     def test_labels_follow_the_parcels_as_they_are(self):
         """A weight changed after the check, a cancelled delivery, an unpacked then repacked parcel."""

@@ -114,7 +114,7 @@ class TestOverview(OmsOverviewCommon):
 
     def _queue_figures(self):
         self.env.invalidate_all()
-        queues = self.env["oms.overview.queue"].with_user(self.oms_user).search([])
+        queues = self.env["oms.overview.queue"].with_user(self.oms_manager).search([])
         return queues, {
             figure: queue[field]
             for queue in queues
@@ -193,7 +193,7 @@ class TestOverview(OmsOverviewCommon):
         for figure, field in CHANNEL_FIGURES.items():
             action = channel.with_context(oms_figure=figure).action_oms_overview_open()
             self.assertEqual(self.env["sale.order"].search_count(action["domain"]), channel[field], figure)
-        for queue in self.env["oms.overview.queue"].with_user(self.oms_user).search([]):
+        for queue in self.env["oms.overview.queue"].with_user(self.oms_manager).search([]):
             for figure in queue.KIND_FIGURES[queue.kind]:
                 action = queue.with_context(oms_figure=figure).action_open_figure()
                 self.assertTrue(action, figure)
@@ -218,8 +218,8 @@ class TestOverview(OmsOverviewCommon):
 
         def read_overview():
             self.env.invalidate_all()
-            Channel = self.env["oms.channel"].with_user(self.oms_user)
-            Queue = self.env["oms.overview.queue"].with_user(self.oms_user)
+            Channel = self.env["oms.channel"].with_user(self.oms_manager)
+            Queue = self.env["oms.overview.queue"].with_user(self.oms_manager)
             channels = Channel.web_search_read([], CHANNEL_SPEC)
             queues = Queue.web_search_read([], QUEUE_SPEC)
             return channels["length"], queues["length"]
@@ -253,7 +253,9 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "0")
         wave = self.wave(self.packed(2, prefix="TOUR-WAVE"))
         wave.name = "TOUR-WAVE"
-        self.start_tour("/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_tour", login="oms_user")
+        self.start_tour(
+            "/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_tour", login="oms_team_packer"
+        )
         self.env.invalidate_all()  # the tour wrote through the server's environment
         job = wave.oms_print_job_ids
         self.assertEqual(job.state, "queued")
@@ -261,7 +263,7 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
         self.assertTrue(job.with_context(force_report_rendering=True)._run())
         self.assertRecordValues(job, [{"state": "done", "progress": 100, "delivery_count": 2}])
         self.start_tour(
-            "/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_done_tour", login="oms_user"
+            "/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_wave_done_tour", login="oms_team_packer"
         )
 
     def test_agent_answers_a_ticket_at_risk_with_a_canned_reply(self):
@@ -274,11 +276,13 @@ class TestOverviewTours(HttpCase, OmsOverviewCommon):
                 "partner_id": order.partner_id.id,
                 "order_id": order.id,
                 "category": "where",
-                "user_id": self.oms_user.id,
+                "user_id": self.oms_service_user.id,
             }
         )
         ticket.sudo().sla_at_risk = True
-        self.start_tour("/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_ticket_tour", login="oms_user")
+        self.start_tour(
+            "/odoo/action-oms_ecommerce.oms_overview_action", "oms_overview_ticket_tour", login="oms_team_agent"
+        )
         self.env.invalidate_all()  # the tour wrote through the server's environment
         self.assertTrue(ticket.first_response_at)
         answer = ticket.message_ids.filtered(lambda m: m.message_type == "comment" and "TOUR-TICKET" in str(m.body))

@@ -62,7 +62,7 @@ class TestPacking(OmsPackingCommon):
         with self.assertRaisesRegex(UserError, r"no weight on \[OMS-TEA\] OMS Tea"):
             self.pack_all(picking, weight=0.95)
         with self.assertRaisesRegex(AccessError, "Only an OMS manager"):
-            self.pack_all(picking.with_user(self.oms_user), weight=0.95, override_reason="Looks fine")
+            self.pack_all(picking.with_user(self.oms_warehouse_user), weight=0.95, override_reason="Looks fine")
         package = self.pack_all(picking.with_user(self.oms_manager), weight=0.95, override_reason="Tea weighs 50 g")
         self.assertEqual(package.oms_weight_override, "Tea weighs 50 g")
         self.assertAlmostEqual(package.oms_expected_weight, 0.9, msg="known weights only, not counted as zero silently")

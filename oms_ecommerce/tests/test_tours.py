@@ -34,7 +34,7 @@ class TestOrderDeskTours(HttpCase, OmsCommon):
 class TestPackingTour(HttpCase, OmsPackingCommon):
     def test_pack_tour(self):
         picking = self.delivery("TOUR-PACK")
-        self.start_tour("/odoo/action-oms_ecommerce.oms_delivery_action", "oms_pack_tour", login="oms_user")
+        self.start_tour("/odoo/action-oms_ecommerce.oms_delivery_action", "oms_pack_tour", login="oms_team_packer")
         self.assertRecordValues(
             picking.oms_package_ids,
             [{"shipping_weight": 1.02, "oms_tracking_ref": "TOURTRACK1", "oms_expected_weight": 1.0}],

@@ -1,5 +1,6 @@
-import { Component, onMounted, useRef } from "@odoo/owl";
+import { Component, onMounted, onWillStart, useRef } from "@odoo/owl";
 import { registry } from "@web/core/registry";
+import { user } from "@web/core/user";
 import { View } from "@web/views/view";
 
 /**
@@ -24,6 +25,20 @@ export class OmsOverview extends Component {
         });
         this.queueProps = kanban("oms.overview.queue", "oms_ecommerce.oms_overview_queue_view_kanban");
         this.channelProps = kanban("oms.channel", "oms_ecommerce.oms_channel_view_kanban_overview");
+        // Each team sees its own card (record rules on oms.overview.queue); the channels' cards, with their
+        // orders to confirm and intake errors, are the order desk's.
+        this.show = { teams: true, channels: true };
+        onWillStart(async () => {
+            const [desk, warehouse, service, billing] = await Promise.all(
+                [
+                    "oms_ecommerce.group_oms_user",
+                    "stock.group_stock_user",
+                    "oms_ecommerce.group_oms_service",
+                    "account.group_account_invoice",
+                ].map((group) => user.hasGroup(group))
+            );
+            this.show = { teams: warehouse || service || billing, channels: desk };
+        });
         onMounted(() => {
             // Both kanbans have loaded their figures and rendered (a parent mounts after its children):
             // the time it took, for the tour to report.

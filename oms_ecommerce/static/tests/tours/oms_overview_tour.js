@@ -1,8 +1,18 @@
 import { registry } from "@web/core/registry";
 
-const overviewRendered = {
-    content: "The overview opens with the team cards and the channel cards",
-    trigger: ".o_oms_overview[data-render-ms] .o_oms_overview_channels .o_kanban_record",
+/**
+ * The overview has rendered what this team sees: the order desk its channels' cards, the warehouse and customer
+ * service their own team card only (issue 17's roles), with neither the channels' nor another team's card.
+ */
+const overviewRendered = (team) => ({
+    content: `The overview opens with the cards of the ${team}`,
+    trigger: {
+        desk: ".o_oms_overview[data-render-ms] .o_oms_overview_channels .o_kanban_record",
+        warehouse:
+            ".o_oms_overview[data-render-ms]:not(:has(.o_oms_overview_channels)) .o_oms_overview_queues:has(a[data-oms-figure=to_pack]):not(:has(a[data-oms-figure=open_tickets]))",
+        service:
+            ".o_oms_overview[data-render-ms]:not(:has(.o_oms_overview_channels)) .o_oms_overview_queues:has(a[data-oms-figure=open_tickets]):not(:has(a[data-oms-figure=to_pack]))",
+    }[team],
     run() {
         // Reported in the test log (the README quotes it); not asserted: a timing is not a test.
         const el = document.querySelector(".o_oms_overview");
@@ -11,13 +21,13 @@ const overviewRendered = {
                 `${el.dataset.sinceNavigationMs} ms after the page was opened`
         );
     },
-};
+});
 
 // The order desk opens the overview, clicks Late on its channel's card and lands on the late orders.
 registry.category("web_tour.tours").add("oms_overview_late_tour", {
     url: "/odoo/action-oms_ecommerce.oms_overview_action",
     steps: () => [
-        overviewRendered,
+        overviewRendered("desk"),
         {
             content: "The Test Shop card counts one late order: click it",
             trigger:
@@ -43,7 +53,7 @@ registry.category("web_tour.tours").add("oms_overview_late_tour", {
 registry.category("web_tour.tours").add("oms_overview_wave_tour", {
     url: "/odoo/action-oms_ecommerce.oms_overview_action",
     steps: () => [
-        overviewRendered,
+        overviewRendered("warehouse"),
         {
             content: "Click Waves to print on the warehouse card",
             trigger: ".o_oms_overview_queues a[data-oms-figure=waves_to_print]",
@@ -79,7 +89,7 @@ registry.category("web_tour.tours").add("oms_overview_wave_tour", {
 registry.category("web_tour.tours").add("oms_overview_wave_done_tour", {
     url: "/odoo/action-oms_ecommerce.oms_overview_action",
     steps: () => [
-        overviewRendered,
+        overviewRendered("warehouse"),
         {
             content: "Nothing is being printed any more",
             trigger: ".o_oms_overview_queues a[data-oms-figure=printing]:contains('0')",
@@ -104,7 +114,7 @@ registry.category("web_tour.tours").add("oms_overview_wave_done_tour", {
 registry.category("web_tour.tours").add("oms_overview_ticket_tour", {
     url: "/odoo/action-oms_ecommerce.oms_overview_action",
     steps: () => [
-        overviewRendered,
+        overviewRendered("service"),
         {
             content: "Click At risk on the customer service card",
             trigger: ".o_oms_overview_queues a[data-oms-figure=at_risk_tickets]",
@@ -134,6 +144,29 @@ registry.category("web_tour.tours").add("oms_overview_ticket_tour", {
             // order too) is not the answer: wait for the canned reply's own words.
             content: "The answer is in the ticket's chatter",
             trigger: "body:not(:has(.modal)) .o-mail-Message:contains('Every step of your order')",
+        },
+        {
+            content: "Open the ticket's order",
+            trigger: ".o_form_view button[name=action_open_order]",
+            run: "click",
+        },
+        {
+            // Customer service reads orders without sales or stock rights: the order's form opens, read-only.
+            content: "The order opens from the ticket, read-only, with its channel's reference",
+            trigger: ".o_form_readonly .o_field_widget[name=oms_external_id]:contains('TOUR-TICKET')",
+        },
+        {
+            content: "Look at its deliveries and tracking",
+            trigger: ".o_notebook_headers a[name=tracking]",
+            run: "click",
+        },
+        {
+            content: "Its deliveries are listed",
+            trigger: ".o_field_widget[name=picking_ids] .o_list_renderer",
+        },
+        {
+            content: "and no error was shown",
+            trigger: "body:not(:has(.o_error_dialog))",
         },
     ],
 });
