@@ -3,6 +3,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError
 
+from ..tools.actions import window_action
+
 # Context value that lets the payout's own methods write its state and entry: an object, so that no RPC call
 # (whose context is JSON) can pass it.
 _TRANSITION = object()
@@ -513,12 +515,7 @@ class OmsPayout(models.Model):
 
     def action_view_move(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.move",
-            "res_id": self.move_id.id,
-            "view_mode": "form",
-        }
+        return window_action(self.move_id)
 
     # ------------------------------------------------------------------
     # Bank

@@ -269,10 +269,7 @@ class StockPicking(models.Model):
 
     def action_oms_view_prints(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Prints of %(picking)s", picking=self.name),
-            "res_model": "oms.print.log",
-            "view_mode": "list,form",
-            "domain": [("picking_ids", "in", self.ids)],
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_print_log_action")
+        action["name"] = _("Prints of %(picking)s", picking=self.name)
+        action["domain"] = [("picking_ids", "in", self.ids)]
+        return action
