@@ -13,61 +13,19 @@ Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, N (default 200), OMS_BE
 oms_bench_confirm, dropped at the end unless OMS_BENCH_KEEP=1).
 """
 
-import argparse
 import cProfile
 import os
 import pstats
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import common
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    odoo_src = os.environ.get("ODOO_SRC", "/opt/odoo19")
-    parser.add_argument("--odoo-src", default=odoo_src)
-    parser.add_argument(
-        "--addons-path", default=os.environ.get("ADDONS_PATH", f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons")
-    )
+    parser = common.parser(__doc__, "oms_bench_confirm")
     parser.add_argument("-n", type=int, default=int(os.environ.get("N", os.environ.get("OMS_BENCH_N", 200))))
-    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB", "oms_bench_confirm"))
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
     parser.add_argument("--profile", action="store_true", help="print where (b) spends its time (cProfile)")
     return parser.parse_args()
-
-
-def db_args():
-    args = []
-    for env, flag in (("PGHOST", "--db_host"), ("PGPORT", "--db_port"), ("PGUSER", "--db_user")):
-        if os.environ.get(env):
-            args.append(f"{flag}={os.environ[env]}")
-    return args
-
-
-def create_database(opts):
-    subprocess.run(["dropdb", "--if-exists", opts.db], check=True)
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            f"{opts.odoo_src}/odoo-bin",
-            "-d",
-            opts.db,
-            f"--addons-path={opts.addons_path}",
-            "-i",
-            "oms_ecommerce",
-            "--stop-after-init",
-            "--workers=0",
-            "--max-cron-threads=0",
-            "--log-level=warn",
-            *db_args(),
-        ],
-        check=True,
-    )
-    print(f"database {opts.db}: oms_ecommerce installed (no demo) in {time.perf_counter() - started:.0f} s")
 
 
 def payload(index):
@@ -94,26 +52,11 @@ def payload(index):
 
 
 def run(opts):
-    sys.path.insert(0, opts.odoo_src)
-    import odoo.service.server
-    from odoo import SUPERUSER_ID, api, sql_db
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
-
-    config.parse_config(["-d", opts.db, f"--addons-path={opts.addons_path}", "--log-level=warn", *db_args()])
-    odoo.service.server.load_server_wide_modules()
-    registry = Registry.new(opts.db)
+    registry = common.open_registry(opts)
+    from odoo import SUPERUSER_ID, api
 
     def timed(label, func):
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": False})
-            env.invalidate_all()
-            queries = sql_db.sql_counter
-            started = time.perf_counter()
-            count = func(env)
-            env.cr.commit()
-            seconds = time.perf_counter() - started
-            queries = sql_db.sql_counter - queries
+        count, seconds, queries = common.measure(registry, func, {"tracking_disable": False})
         print(
             f"{label}: {count} orders confirmed in {seconds:.2f} s, {count / seconds:.1f} orders/s, "
             f"{queries / count:.1f} queries/order"
@@ -232,16 +175,7 @@ def run(opts):
 
 
 def main():
-    opts = parse_args()
-    create_database(opts)
-    try:
-        run(opts)
-    finally:
-        if not opts.keep:
-            from odoo.sql_db import close_all
-
-            close_all()
-            subprocess.run(["dropdb", "--if-exists", opts.db], check=False)
+    common.with_database(parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ N (or OMS_BENCH_N), OMS_BENCH_DB, OMS_BENCH_KEEP=1, OMS_BENCH_REUSE=1. The last 
 ratio line, e.g. ``ratio b/a=0.83 c/a=1.05`` (throughput of b and c over a's, creation + confirmation).
 """
 
-import argparse
 import contextlib
 import cProfile
 import hashlib
@@ -49,9 +48,10 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 
+import common
 import psycopg2
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = common.ROOT
 CHANNEL_CODE = "bench"
 CUSTOMERS = 20
 PRODUCTS = [  # sku, name, list price, price the shop sends
@@ -68,18 +68,13 @@ ACCESS_LOG_RE = re.compile(
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def env_int(name, default):
-    return int(os.environ.get(name) or default)
-
-
 def parse_args():
-    odoo_src = os.environ.get("ODOO_SRC") or "/opt/odoo19"
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__.split("\n\n")[0], "oms_bench", pg=True)
     parser.add_argument(
         "-n",
         "--orders",
         type=int,
-        default=env_int("N", env_int("OMS_BENCH_N", 200)),
+        default=common.env_int("N", common.env_int("OMS_BENCH_N", 200)),
         help="orders per path (env N or OMS_BENCH_N; default 200)",
     )
     parser.add_argument("--batch-size", type=int, default=MAX_BATCH, help="orders per batch request (max 500)")
@@ -91,34 +86,16 @@ def parse_args():
         help="orders of the in-process intake measurement, per mode (default 50; 0 skips it)",
     )
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary of the in-process intake")
-    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB") or "oms_bench")
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        default=os.environ.get("OMS_BENCH_KEEP") == "1",
-        help="keep the database at the end (env OMS_BENCH_KEEP=1)",
-    )
     parser.add_argument(
         "--reuse",
         action="store_true",
         default=os.environ.get("OMS_BENCH_REUSE") == "1",
         help="reuse the database if oms_ecommerce is installed in it (env OMS_BENCH_REUSE=1)",
     )
-    parser.add_argument("--odoo-src", default=odoo_src)
-    parser.add_argument(
-        "--addons-path", default=os.environ.get("ADDONS_PATH") or f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons"
-    )
-    parser.add_argument("--db-host", default=os.environ.get("PGHOST") or None)
-    parser.add_argument("--db-port", type=int, default=env_int("PGPORT", 5432))
-    parser.add_argument("--db-user", default=os.environ.get("PGUSER") or None)
     args = parser.parse_args()
     if args.orders < 1 or not 1 <= args.batch_size <= MAX_BATCH or args.warmup < 0 or args.inprocess < 0:
         parser.error("need --orders >= 1, 1 <= --batch-size <= 500, --warmup >= 0, --inprocess >= 0")
     return args
-
-
-def say(*parts):
-    print(*parts, flush=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -670,12 +647,12 @@ def bench_plain(registry, ctx, payloads, n, warmup):
     run_plain(registry, ctx, payloads("aw", warmup))
     create, conf = run_plain(registry, ctx, payloads("a", n))
     total = create.seconds + conf.seconds
-    say(
+    common.say(
         f"(a) plain Odoo: per order sale.order.create() from Python as admin (customer searched by email, "
         f"products by SKU), commit, then confirm: {total:.2f} s, {n / total:.1f} orders/s"
     )
-    say(describe_inprocess("create", create, n))
-    say(describe_inprocess("confirm", conf, n))
+    common.say(describe_inprocess("create", create, n))
+    common.say(describe_inprocess("confirm", conf, n))
     return create.seconds, total
 
 
@@ -689,13 +666,13 @@ def bench_api(server, registry, ctx, payloads, args):
         b_post, b_conf = run_single(client, registry, ctx, payloads("b", n))
         requests = server.requests_since(offset, "/orders")
         b_total = b_post.seconds + b_conf.seconds
-        say(
+        common.say(
             f"(b) POST /oms/v1/{CHANNEL_CODE}/orders, {n} requests, each order then confirmed: "
             f"{b_total:.2f} s, {n / b_total:.1f} orders/s"
         )
-        say(f"  POST       {ms(b_post.seconds, n)}/order as the client sees it")
-        say(describe_server(requests, n, b_post.seconds))
-        say(describe_inprocess("confirm", b_conf, n))
+        common.say(f"  POST       {ms(b_post.seconds, n)}/order as the client sees it")
+        common.say(describe_server(requests, n, b_post.seconds))
+        common.say(describe_inprocess("confirm", b_conf, n))
 
         if args.warmup:
             run_batch(client, registry, ctx, payloads("cw", args.warmup), args.batch_size)
@@ -703,13 +680,13 @@ def bench_api(server, registry, ctx, payloads, args):
         c_post, c_conf = run_batch(client, registry, ctx, payloads("c", n), args.batch_size)
         requests = server.requests_since(offset, "/orders/batch")
         c_total = c_post.seconds + c_conf.seconds
-        say(
+        common.say(
             f"(c) POST /oms/v1/{CHANNEL_CODE}/orders/batch, {len(requests)} request(s) of up to "
             f"{args.batch_size}, then each order confirmed: {c_total:.2f} s, {n / c_total:.1f} orders/s"
         )
-        say(f"  POST       {ms(c_post.seconds, n)}/order as the client sees it")
-        say(describe_server(requests, n, c_post.seconds))
-        say(describe_inprocess("confirm", c_conf, n))
+        common.say(f"  POST       {ms(c_post.seconds, n)}/order as the client sees it")
+        common.say(describe_server(requests, n, c_post.seconds))
+        common.say(describe_inprocess("confirm", c_conf, n))
     finally:
         client.close()
     return (b_post.seconds, b_total), (c_post.seconds, c_total)
@@ -720,16 +697,16 @@ def bench_inprocess(registry, ctx, payloads, args):
     profile = cProfile.Profile() if args.profile else None
     run_inprocess_intake(registry, ctx, payloads("sw", args.warmup), [])
     single, batch = run_inprocess_intake(registry, ctx, payloads("s", m), payloads("m", m), profile)
-    say(
+    common.say(
         f"intake in this process, no HTTP, no confirm, {m} fresh orders per mode "
         "(oms.intake._receive as the integration user, one transaction per call):"
     )
-    say(describe_inprocess("single", single, m))
-    say(describe_inprocess("batch", batch, m))
+    common.say(describe_inprocess("single", single, m))
+    common.say(describe_inprocess("batch", batch, m))
     if profile:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(30)
-        say(out.getvalue())
+        common.say(out.getvalue())
 
 
 def stop_on_signal(signum, frame):
@@ -747,12 +724,12 @@ def main():
     created = False
     try:
         if args.reuse and module_state(args) == "installed":
-            say(f"database {args.db}: reused (oms_ecommerce installed)")
+            common.say(f"database {args.db}: reused (oms_ecommerce installed)")
         else:
-            say(f"database {args.db}: installing oms_ecommerce without demo data …")
+            common.say(f"database {args.db}: installing oms_ecommerce without demo data …")
             seconds = install(args)
             created = True
-            say(f"database {args.db}: installed in {seconds:.0f} s")
+            common.say(f"database {args.db}: installed in {seconds:.0f} s")
         registry = odoo.modules.registry.Registry(args.db)
         ctx = setup_data(registry)
 
@@ -762,32 +739,32 @@ def main():
         server = Server(args)
         start = time.perf_counter()
         server.start()
-        say(
+        common.say(
             f"server: odoo-bin --workers 0 (threaded), 127.0.0.1:{server.port}, up in "
             f"{time.perf_counter() - start:.1f} s; log {server.logfile}"
         )
-        say(
+        common.say(
             f"orders: N={n} per path, 3 product lines + 1 shipping line each, {CUSTOMERS} existing customers "
             f"cycling (found by email on every path), channel '{CHANNEL_CODE}', Odoo {odoo.release.version}"
         )
-        say(f"code: oms_ecommerce from {code_version(args.addons_path)}")
-        say(f"warm-up: {args.warmup} untimed order(s) per path before timing (registry, caches, first requests)")
-        say(
+        common.say(f"code: oms_ecommerce from {code_version(args.addons_path)}")
+        common.say(f"warm-up: {args.warmup} untimed order(s) per path before timing (registry, caches, first requests)")
+        common.say(
             "confirm: every path confirms each order with action_confirm() on that order alone, in this "
             "process, as admin, one transaction per order; path timings include it"
         )
-        say(f"machine: {os.cpu_count()} CPU(s), load average {load()} before timing")
-        say("")
+        common.say(f"machine: {os.cpu_count()} CPU(s), load average {load()} before timing")
+        common.say("")
 
         a_create, a_total = bench_plain(registry, ctx, payloads, n, args.warmup)
         (b_create, b_total), (c_create, c_total) = bench_api(server, registry, ctx, payloads, args)
         server.stop()
         if args.inprocess:
             bench_inprocess(registry, ctx, payloads, args)
-        say(f"machine: load average {load()} after timing (other work on the machine skews the figures)")
-        say("")
-        say(f"create phase only: b/a={a_create / b_create:.2f} c/a={a_create / c_create:.2f}")
-        say(f"ratio b/a={a_total / b_total:.2f} c/a={a_total / c_total:.2f}")
+        common.say(f"machine: load average {load()} after timing (other work on the machine skews the figures)")
+        common.say("")
+        common.say(f"create phase only: b/a={a_create / b_create:.2f} c/a={a_create / c_create:.2f}")
+        common.say(f"ratio b/a={a_total / b_total:.2f} c/a={a_total / c_total:.2f}")
     finally:
         cleanup(args, odoo, server, drop=not args.keep and (created or not args.reuse))
 

@@ -17,77 +17,19 @@ OMS_BENCH_DB (default oms_bench_labels, dropped at the end unless OMS_BENCH_KEEP
 OMS_BENCH_PORT (default 8369).
 """
 
-import argparse
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import common
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    odoo_src = os.environ.get("ODOO_SRC", "/opt/odoo19")
-    parser.add_argument("--odoo-src", default=odoo_src)
-    parser.add_argument(
-        "--addons-path", default=os.environ.get("ADDONS_PATH", f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons")
-    )
+    parser = common.parser(__doc__, "oms_bench_labels")
     parser.add_argument("--n-pdf", type=int, default=int(os.environ.get("N_PDF", 200)))
     parser.add_argument("--n-zpl", type=int, default=int(os.environ.get("N_ZPL", 1000)))
-    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB", "oms_bench_labels"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("OMS_BENCH_PORT", 8369)))
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
     return parser.parse_args()
-
-
-def db_args():
-    args = []
-    for env, flag in (("PGHOST", "--db_host"), ("PGPORT", "--db_port"), ("PGUSER", "--db_user")):
-        if os.environ.get(env):
-            args.append(f"{flag}={os.environ[env]}")
-    return args
-
-
-def odoo_command(opts, *extra):
-    return [
-        sys.executable,
-        f"{opts.odoo_src}/odoo-bin",
-        "-d",
-        opts.db,
-        f"--addons-path={opts.addons_path}",
-        "--workers=0",
-        "--max-cron-threads=0",
-        "--log-level=warn",
-        *db_args(),
-        *extra,
-    ]
-
-
-def create_database(opts):
-    subprocess.run(["dropdb", "--if-exists", opts.db], check=True)
-    started = time.perf_counter()
-    subprocess.run(odoo_command(opts, "-i", "oms_ecommerce", "--stop-after-init"), check=True)
-    print(f"database {opts.db}: oms_ecommerce installed (no demo) in {time.perf_counter() - started:.0f} s")
-
-
-def start_server(opts):
-    server = subprocess.Popen(
-        odoo_command(opts, f"--http-port={opts.port}", "--http-interface=127.0.0.1", f"--db-filter=^{opts.db}$"),
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", opts.port), timeout=1).close()
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError(f"the Odoo server for the report styles did not start on port {opts.port}")
 
 
 def payload(index):
@@ -159,16 +101,9 @@ def setup_pickings(env, count):
 
 
 def run(opts):
-    sys.path.insert(0, opts.odoo_src)
-    import odoo.service.server
+    registry = common.open_registry(opts)
     from odoo import SUPERUSER_ID, api
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
     from odoo.tools.pdf import PdfReader
-
-    config.parse_config(["-d", opts.db, f"--addons-path={opts.addons_path}", "--log-level=warn", *db_args()])
-    odoo.service.server.load_server_wide_modules()
-    registry = Registry.new(opts.db)
 
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -182,13 +117,10 @@ def run(opts):
         )
 
     def timed(report, ids, render):
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env.invalidate_all()
-            started = time.perf_counter()
-            content, _type = getattr(env["ir.actions.report"], render)(report, ids)
-            cr.commit()
-            return content, time.perf_counter() - started
+        (content, _type), seconds, _queries = common.measure(
+            registry, lambda env: getattr(env["ir.actions.report"], render)(report, ids)
+        )
+        return content, seconds
 
     pdf_ids = picking_ids[: opts.n_pdf]
     # Warm up both templates and wkhtmltopdf once (asset bundle generation is not what we measure).
@@ -221,24 +153,8 @@ def run(opts):
     )
 
 
-def run_with_server(opts, run):
-    """Throwaway database with oms_ecommerce, an Odoo server for the report styles, ``run(opts)``, cleanup."""
-    create_database(opts)
-    server = start_server(opts)
-    try:
-        run(opts)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if not opts.keep:
-            from odoo.sql_db import close_all
-
-            close_all()
-            subprocess.run(["dropdb", "--if-exists", opts.db], check=False)
-
-
 def main():
-    run_with_server(parse_args(), run)
+    common.with_database(parse_args(), run, server=True)
 
 
 if __name__ == "__main__":

@@ -16,72 +16,27 @@ OMS_BENCH_KEEP=1), OMS_BENCH_TEMPLATE (copy this database, with oms_ecommerce in
 installing), OMS_BENCH_PORT (8181, the runner's Odoo).
 """
 
-import argparse
 import importlib.util
 import os
 import random
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-STANDIN = ROOT / "oms_ecommerce" / "tests" / "platform_standin.py"
+import common
+
+STANDIN = common.ROOT / "oms_ecommerce" / "tests" / "platform_standin.py"
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    odoo_src = os.environ.get("ODOO_SRC", "/opt/odoo19")
-    parser.add_argument("--odoo-src", default=odoo_src)
-    parser.add_argument(
-        "--addons-path", default=os.environ.get("ADDONS_PATH", f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons")
-    )
+    parser = common.parser(__doc__, "oms_bench_outbound")
     parser.add_argument("-n", type=int, default=int(os.environ.get("N", 1000)))
     parser.add_argument("-m", type=int, default=int(os.environ.get("M", 5000)))
     parser.add_argument("-s", type=int, default=int(os.environ.get("S", 200)))
     parser.add_argument("-b", type=int, default=int(os.environ.get("B", 250)))
     parser.add_argument("--faults", type=float, default=float(os.environ.get("FAULTS", 0.10)))
-    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB", "oms_bench_outbound"))
     parser.add_argument("--template", default=os.environ.get("OMS_BENCH_TEMPLATE"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("OMS_BENCH_PORT", 8181)))
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
     return parser.parse_args()
-
-
-def db_args():
-    args = []
-    for env, flag in (("PGHOST", "--db_host"), ("PGPORT", "--db_port"), ("PGUSER", "--db_user")):
-        if os.environ.get(env):
-            args.append(f"{flag}={os.environ[env]}")
-    return args
-
-
-def odoo_cmd(opts, *args):
-    return [
-        sys.executable,
-        f"{opts.odoo_src}/odoo-bin",
-        "-d",
-        opts.db,
-        f"--addons-path={opts.addons_path}",
-        *db_args(),
-        *args,
-    ]
-
-
-def create_database(opts):
-    subprocess.run(["dropdb", "--if-exists", opts.db], check=True)
-    started = time.perf_counter()
-    if opts.template:
-        subprocess.run(["createdb", "-T", opts.template, opts.db], check=True)
-        print(f"database {opts.db}: copied from {opts.template}")
-        return
-    subprocess.run(
-        odoo_cmd(
-            opts, "-i", "oms_ecommerce", "--stop-after-init", "--workers=0", "--max-cron-threads=0", "--log-level=warn"
-        ),
-        check=True,
-    )
-    print(f"database {opts.db}: oms_ecommerce installed (no demo) in {time.perf_counter() - started:.0f} s")
 
 
 def load_standin():
@@ -113,15 +68,9 @@ def payload(index, sku):
 def run(opts):
     standin_module = load_standin()
     standin = standin_module.PlatformStandin(fault_rate=0.0, seed=7).start()
-    sys.path.insert(0, opts.odoo_src)
-    import odoo.service.server
+    registry = common.open_registry(opts)
     from odoo import SUPERUSER_ID, api
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
 
-    config.parse_config(["-d", opts.db, f"--addons-path={opts.addons_path}", "--log-level=warn", *db_args()])
-    odoo.service.server.load_server_wide_modules()
-    registry = Registry.new(opts.db)
     rng = random.Random(11)
     skus = [f"BENCH-{i:04d}" for i in range(opts.s)]
 
@@ -143,7 +92,7 @@ def run(opts):
                 "tracking_url": "https://track.example.com/p/<shipmenttrackingnumber>",
             }
         )
-        common = {
+        channel_values = {
             "confirm_policy": "manual",
             "carrier_map_ids": [(0, 0, {"method": "standard", "carrier_id": carrier.id})],
             "notify_received": False,
@@ -151,7 +100,7 @@ def run(opts):
             "notify_shipped": False,
             "sync_stock": False,
         }
-        plain = env["oms.channel"].create({"name": "Bench plain", "code": "bench-plain", **common})
+        plain = env["oms.channel"].create({"name": "Bench plain", "code": "bench-plain", **channel_values})
         shop = env["oms.channel"].create(
             {
                 "name": "Bench Shopify",
@@ -161,7 +110,7 @@ def run(opts):
                 "shopify_access_token": standin_module.SHOPIFY_TOKEN,
                 "shopify_location_id": "gid://shopify/Location/1",
                 "platform_timeout": 5,
-                **common,
+                **channel_values,
             }
         )
         env["oms.channel.product"].create([{"channel_id": shop.id, "product_id": p.id} for p in products])
@@ -214,14 +163,7 @@ def run(opts):
         env_vars = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS="root:4")
         started = time.perf_counter()
         server = subprocess.Popen(
-            odoo_cmd(
-                opts,
-                "--load=base,rpc,web,queue_job",
-                f"--http-port={opts.port}",
-                "--workers=0",
-                "--max-cron-threads=0",
-                "--log-level=warn",
-            ),
+            common.odoo_command(opts, "--load=base,rpc,web,queue_job", f"--http-port={opts.port}"),
             env=env_vars,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -320,15 +262,7 @@ def run(opts):
 
 def main():
     opts = parse_args()
-    create_database(opts)
-    try:
-        run(opts)
-    finally:
-        if not opts.keep:
-            from odoo.sql_db import close_all
-
-            close_all()
-            subprocess.run(["dropdb", "--if-exists", opts.db], check=False)
+    common.with_database(opts, run, template=opts.template)
 
 
 if __name__ == "__main__":

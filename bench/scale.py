@@ -26,7 +26,6 @@ The last line: ``ratio 100000/1000: intake=… (goal <= 1.2), desk list=…, del
 Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, OMS_SCALE_SIZES, OMS_BENCH_DB, OMS_BENCH_KEEP=1.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -35,9 +34,10 @@ from pathlib import Path
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 import intake as intake_bench
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = common.ROOT
 INDEXES = (
     "sale_order_oms_delay_scan_idx",
     "sale_order_oms_confirm_scan_idx",
@@ -76,27 +76,13 @@ def CONFIRM_DOMAIN():  # what _cron_oms_confirm_overdue searches
 
 
 def parse_args():
-    odoo_src = os.environ.get("ODOO_SRC") or "/opt/odoo19"
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__.split("\n\n")[0], "oms_bench_scale", pg=True)
     parser.add_argument("--sizes", default=os.environ.get("OMS_SCALE_SIZES") or "1000,100000")
     parser.add_argument("--intake", type=int, default=30, help="orders received one by one per size")
-    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB") or "oms_bench_scale")
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
     parser.add_argument("--reuse", action="store_true", default=os.environ.get("OMS_BENCH_REUSE") == "1")
-    parser.add_argument("--odoo-src", default=odoo_src)
-    parser.add_argument(
-        "--addons-path", default=os.environ.get("ADDONS_PATH") or f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons"
-    )
-    parser.add_argument("--db-host", default=os.environ.get("PGHOST") or None)
-    parser.add_argument("--db-port", type=int, default=int(os.environ.get("PGPORT") or 5432))
-    parser.add_argument("--db-user", default=os.environ.get("PGUSER") or None)
     args = parser.parse_args()
     args.sizes = sorted(int(size) for size in args.sizes.split(","))
     return args
-
-
-def say(*parts):
-    print(*parts, flush=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -318,12 +304,12 @@ def main():
     created = False
     try:
         if args.reuse and intake_bench.module_state(args) == "installed":
-            say(f"database {args.db}: reused")
+            common.say(f"database {args.db}: reused")
         else:
-            say(f"database {args.db}: installing oms_ecommerce without demo data …")
+            common.say(f"database {args.db}: installing oms_ecommerce without demo data …")
             seconds = intake_bench.install(args)
             created = True
-            say(f"database {args.db}: installed in {seconds:.0f} s")
+            common.say(f"database {args.db}: installed in {seconds:.0f} s")
         registry = odoo.modules.registry.Registry(args.db)
         ctx = intake_bench.setup_data(registry)
         from odoo import api
@@ -343,20 +329,20 @@ def main():
             return [intake_bench.order_payload(f"{tag}-{path}", i, ctx["currency"]) for i in range(count)]
 
         intake_bench.run_inprocess_intake(registry, ctx, payloads("warm", 3), [])
-        say(f"machine: {os.cpu_count()} CPU(s), load average {intake_bench.load()}")
+        common.say(f"machine: {os.cpu_count()} CPU(s), load average {intake_bench.load()}")
         results, generated = {}, 0
         for size in args.sizes:
             start = time.perf_counter()
             generate(registry, ctx, generated + 1, size)
-            say(f"generated orders {generated + 1}..{size} set-based in {time.perf_counter() - start:.1f} s")
+            common.say(f"generated orders {generated + 1}..{size} set-based in {time.perf_counter() - start:.1f} s")
             generated = size
             results[size] = figures = measure_size(registry, ctx, args, size, payloads)
-            say(f"{size} channel orders:")
+            common.say(f"{size} channel orders:")
             seconds, queries = figures["intake"]
-            say(f"  intake, one order per call     {1000 * seconds:7.1f} ms/order, {queries:.1f} queries/order")
+            common.say(f"  intake, one order per call     {1000 * seconds:7.1f} ms/order, {queries:.1f} queries/order")
             for name in ("desk list", "desk kanban", "desk late"):
                 seconds, queries = figures[name]
-                say(f"  {name + ', first page':<30} {1000 * seconds:7.1f} ms, {queries} queries")
+                common.say(f"  {name + ', first page':<30} {1000 * seconds:7.1f} ms, {queries} queries")
             for name in (
                 "delay detection (search)",
                 "delay detection, batch of 50",
@@ -367,13 +353,13 @@ def main():
                 "payments (search)",
             ):
                 seconds, queries, rows = figures[name]
-                say(f"  {name:<30} {1000 * seconds:7.1f} ms, {queries} queries, {rows} due")
-        say("EXPLAIN ANALYZE of the scans at the largest size:")
+                common.say(f"  {name:<30} {1000 * seconds:7.1f} ms, {queries} queries, {rows} due")
+        common.say("EXPLAIN ANALYZE of the scans at the largest size:")
         for line in explain(registry, ctx):
-            say(line)
+            common.say(line)
         small, large = results[args.sizes[0]], results[args.sizes[-1]]
-        say(f"machine: load average {intake_bench.load()} after timing")
-        say(
+        common.say(f"machine: load average {intake_bench.load()} after timing")
+        common.say(
             f"ratio {args.sizes[-1]}/{args.sizes[0]}: intake={large['intake'][0] / small['intake'][0]:.2f} "
             f"(goal <= 1.2), desk list={large['desk list'][0] / small['desk list'][0]:.2f}, "
             f"kanban={large['desk kanban'][0] / small['desk kanban'][0]:.2f}, "

@@ -18,32 +18,20 @@ Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, N_SMALL (default 100), 
 OMS_BENCH_DB (default oms_bench_wave, dropped at the end unless OMS_BENCH_KEEP=1), OMS_BENCH_PORT (8369).
 """
 
-import argparse
 import io
 import os
 import resource
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from labels import db_args, run_with_server, setup_pickings
-
-ROOT = Path(__file__).resolve().parent.parent
+import common
+from labels import setup_pickings
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    odoo_src = os.environ.get("ODOO_SRC", "/opt/odoo19")
-    parser.add_argument("--odoo-src", default=odoo_src)
-    parser.add_argument(
-        "--addons-path", default=os.environ.get("ADDONS_PATH", f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons")
-    )
+    parser = common.parser(__doc__, "oms_bench_wave")
     parser.add_argument("--n-small", type=int, default=int(os.environ.get("N_SMALL", 100)))
     parser.add_argument("--n-large", type=int, default=int(os.environ.get("N_LARGE", 1000)))
-    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB", "oms_bench_wave"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("OMS_BENCH_PORT", 8369)))
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
     parser.add_argument(
         "--pdf-workers",
         type=int,
@@ -58,16 +46,9 @@ def max_rss_mb():
 
 
 def run(opts):
-    sys.path.insert(0, opts.odoo_src)
-    import odoo.service.server
+    registry = common.open_registry(opts)
     from odoo import SUPERUSER_ID, api
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
     from odoo.tools.pdf import PdfReader
-
-    config.parse_config(["-d", opts.db, f"--addons-path={opts.addons_path}", "--log-level=warn", *db_args()])
-    odoo.service.server.load_server_wide_modules()
-    registry = Registry.new(opts.db)
 
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -174,7 +155,7 @@ def run(opts):
 
 
 def main():
-    run_with_server(parse_args(), run)
+    common.with_database(parse_args(), run, server=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, N (default 1000), OMS_B
 OMS_BENCH_WORKERS (4), OMS_BENCH_DB, OMS_BENCH_KEEP=1.
 """
 
-import argparse
 import base64
 import functools
 import hashlib
@@ -36,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 import intake as base  # the intake bench: database, server and data helpers
 
 ROOT = base.ROOT
@@ -45,21 +45,10 @@ FIXTURE = ROOT / "oms_ecommerce" / "tests" / "data" / "shopify_order.json"
 
 
 def parse_args():
-    odoo_src = os.environ.get("ODOO_SRC") or "/opt/odoo19"
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--orders", type=int, default=base.env_int("N", 1000))
-    parser.add_argument("--senders", type=int, default=base.env_int("OMS_BENCH_SENDERS", 8))
-    parser.add_argument("--workers", type=int, default=base.env_int("OMS_BENCH_WORKERS", 4))
-    parser.add_argument("--db", default=os.environ.get("OMS_BENCH_DB") or "oms_bench_hooks")
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("OMS_BENCH_KEEP") == "1")
-    parser.add_argument("--odoo-src", default=odoo_src)
-    parser.add_argument(
-        "--addons-path",
-        default=os.environ.get("ADDONS_PATH") or f"{ROOT},{odoo_src}/addons,{odoo_src}/odoo/addons",
-    )
-    parser.add_argument("--db-host", default=os.environ.get("PGHOST") or None)
-    parser.add_argument("--db-port", type=int, default=base.env_int("PGPORT", 5432))
-    parser.add_argument("--db-user", default=os.environ.get("PGUSER") or None)
+    parser = common.parser(__doc__.split("\n\n")[0], "oms_bench_hooks", pg=True)
+    parser.add_argument("-n", "--orders", type=int, default=common.env_int("N", 1000))
+    parser.add_argument("--senders", type=int, default=common.env_int("OMS_BENCH_SENDERS", 8))
+    parser.add_argument("--workers", type=int, default=common.env_int("OMS_BENCH_WORKERS", 4))
     args = parser.parse_args()
     if args.orders < 1 or args.senders < 1 or args.workers < 1:
         parser.error("need --orders, --senders and --workers >= 1")
@@ -270,13 +259,13 @@ def percentile(values, fraction):
 def describe(name, seconds, answers, until, expected_status):
     times = [answer[0] for answer in answers]
     bad = [answer for answer in answers if answer[1] != expected_status]
-    base.say(
+    common.say(
         f"  {name:<9} answers p50 {1000 * statistics.median(times):.0f} ms, p95 {1000 * percentile(times, 0.95):.0f} ms, "
         f"max {1000 * max(times):.0f} ms; sent in {seconds:.1f} s; every order exists after {until:.1f} s: "
         f"{len(answers) / until:.1f} orders/s; answers other than {expected_status}: {len(bad)}"
     )
     for answer in bad[:3]:
-        base.say(f"    e.g. {answer[1]} {answer[2]!r}")
+        common.say(f"    e.g. {answer[1]} {answer[2]!r}")
     return len(answers) / until
 
 
@@ -289,8 +278,8 @@ def main():
     odoo = base.load_odoo(args)
     server = None
     try:
-        base.say(f"database {args.db}: installing oms_ecommerce without demo data …")
-        base.say(f"database {args.db}: installed in {base.install(args):.0f} s")
+        common.say(f"database {args.db}: installing oms_ecommerce without demo data …")
+        common.say(f"database {args.db}: installed in {base.install(args):.0f} s")
         registry = odoo.modules.registry.Registry(args.db)
         ctx = base.setup_data(registry)
         shopify_id = setup_shopify_channel(registry, ctx)
@@ -300,12 +289,12 @@ def main():
 
         server = PreforkServer(args)
         server.start()
-        base.say(
+        common.say(
             f"server: odoo-bin --workers {args.workers} (prefork), 127.0.0.1:{server.port}; senders: {args.senders} "
             f"concurrent, one keep-alive connection each; N={n} orders per path, 3 product lines + shipping"
         )
-        base.say(f"code: oms_ecommerce from {base.code_version(args.addons_path)}")
-        base.say(f"machine: {os.cpu_count()} CPU(s), load average {base.load()} before timing")
+        common.say(f"code: oms_ecommerce from {base.code_version(args.addons_path)}")
+        common.say(f"machine: {os.cpu_count()} CPU(s), load average {base.load()} before timing")
         # Warm every worker up (registry, caches) with untimed requests of both paths.
         warm_hooks = [shopify_body(template, f"{tag}9", i) for i in range(2 * args.workers)]
         warm_orders = [base.order_payload(f"{tag}-warm", i, ctx["currency"]) for i in range(2 * args.workers)]
@@ -325,17 +314,17 @@ def main():
         api_seconds, api_answers = send_all(server.port, deliveries, args.senders)
         api_ids = [order["external_id"] for order in orders]
         api_until, api_total, api_distinct = wait_all(args, ctx["channel_id"], api_ids, start)
-        base.say("")
+        common.say("")
         hook_rate = describe("webhooks", hook_seconds, hook_answers, hook_until, 200)
         api_rate = describe("api", api_seconds, api_answers, api_until, 201)
-        base.say(f"machine: load average {base.load()} after timing (other work on the machine skews the figures)")
-        base.say(
+        common.say(f"machine: load average {base.load()} after timing (other work on the machine skews the figures)")
+        common.say(
             f"orders: webhooks {hook_distinct}/{n} exist, duplicates {hook_total - hook_distinct}, lost "
             f"{n - hook_distinct}; api {api_distinct}/{n} exist, duplicates {api_total - api_distinct}, lost "
             f"{n - api_distinct}"
         )
         status = 0 if (hook_total, hook_distinct, api_total, api_distinct) == (n, n, n, n) else 1
-        base.say(f"ratio webhooks/api={hook_rate / api_rate:.2f}")
+        common.say(f"ratio webhooks/api={hook_rate / api_rate:.2f}")
         return status
     finally:
         base.cleanup(args, odoo, server, drop=not args.keep)

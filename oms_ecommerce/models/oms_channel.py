@@ -8,6 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools import signing, webhooks
+from ..tools.actions import window_action
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -356,14 +357,12 @@ class OmsChannel(models.Model):
         """Type in the secret a platform gives (Shopify's webhook signing key)."""
         self.ensure_one()
         self._check_secret_manager()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Secret of %(channel)s", channel=self.name),
-            "res_model": "oms.channel.secret.set",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_channel_id": self.id},
-        }
+        return window_action(
+            self.env["oms.channel.secret.set"],
+            _("Secret of %(channel)s", channel=self.name),
+            target="new",
+            context={"default_channel_id": self.id},
+        )
 
     def _check_secret_manager(self):
         self.check_access("write")
@@ -373,14 +372,7 @@ class OmsChannel(models.Model):
     def _secret_wizard(self, secret):
         self.sudo().secret_shown = True
         wizard = self.env["oms.channel.secret"].create({"channel_id": self.id, "secret": secret})
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("API secret of %(channel)s", channel=self.name),
-            "res_model": "oms.channel.secret",
-            "res_id": wizard.id,
-            "view_mode": "form",
-            "target": "new",
-        }
+        return window_action(wizard, _("API secret of %(channel)s", channel=self.name), target="new")
 
     def action_view_orders(self):
         self.ensure_one()

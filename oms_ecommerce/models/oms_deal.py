@@ -5,6 +5,8 @@ from odoo.exceptions import UserError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac
 
+from ..tools.actions import window_action
+
 UNSUBSCRIBE_SCOPE = "oms-deal-unsubscribe"
 DEFAULT_BATCH = 500
 
@@ -114,13 +116,12 @@ class OmsDeal(models.Model):
 
     def action_view_recipients(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Recipients"),
-            "res_model": "oms.deal.recipient",
-            "view_mode": "list",
-            "domain": [("deal_id", "=", self.id)],
-        }
+        return window_action(
+            self.env["oms.deal.recipient"],
+            self.env._("Recipients"),
+            domain=[("deal_id", "=", self.id)],
+            views=[(False, "list")],
+        )
 
     def _oms_send_batch(self, limit):
         """Queue the next ``limit`` emails of the deal; return how many were queued."""

@@ -15,6 +15,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 
 from ..tools import shopify, webhooks, woocommerce
+from ..tools.actions import window_action
 from ..tools.payload import (
     IntakeInvalid,
     storable,
@@ -362,12 +363,7 @@ class OmsIntake(models.Model):
 
     def action_open_order(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "sale.order",
-            "res_id": self.order_id.id,
-            "view_mode": "form",
-        }
+        return window_action(self.order_id)
 
     # ------------------------------------------------------------------
     # Processing

@@ -333,13 +333,11 @@ class OmsJobProgress(models.Model):
     def action_view_jobs(self):
         """The queue_job jobs of this action (queue_job's own list: state, retries, the exception)."""
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Jobs of %(action)s", action=self.name),
-            "res_model": "queue.job",
-            "view_mode": "list,form",
-            "domain": [("identity_key", "=like", self._oms_job_key("%"))],
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id("queue_job.action_queue_job")
+        action["name"] = self.env._("Jobs of %(action)s", action=self.name)
+        action["domain"] = [("identity_key", "=like", self._oms_job_key("%"))]
+        action["context"] = {}  # every job of the action, not only those the default filters keep
+        return action
 
     @api.autovacuum
     def _gc_ended(self):

@@ -3,6 +3,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError
 
+from ..tools.actions import window_action
+
 # Context value that lets the payout's own methods write its state and entry: an object, so that no RPC call
 # (whose context is JSON) can pass it.
 _TRANSITION = object()
@@ -423,22 +425,9 @@ class OmsPayout(models.Model):
                         else -counterpart.amount_residual,
                     }
                 )
-            if line.order_id.oms_channel_id.invoice_policy == "never" and self.kind == "channel":
-                revenue = line.gross - line.refund
-                if not currency.is_zero(revenue):
-                    account = line.order_id.oms_channel_id.payout_income_account_id or self._default_income_account(
-                        line.order_id.oms_channel_id
-                    )
-                    vals_list.append(
-                        {
-                            "name": self.env._("%(label)s %(order)s revenue", label=label, order=line.external_id),
-                            "account_id": account.id,
-                            "partner_id": self.partner_id.id,
-                            "currency_id": currency.id,
-                            "amount_currency": -revenue,
-                            "balance": convert(-revenue),
-                        }
-                    )
+            revenue_vals = self._prepare_revenue_move_line(line, convert)
+            if revenue_vals:
+                vals_list.append(revenue_vals)
         fees = sum(matched.mapped("fee"))
         if not currency.is_zero(fees):
             vals_list.append(
@@ -464,6 +453,27 @@ class OmsPayout(models.Model):
             }
         )
         return vals_list, pairs
+
+    def _prepare_revenue_move_line(self, line, convert):
+        """The revenue line of an order its channel never invoices (the payout books its sale), or None.
+
+        :param convert: the payout's amount in company currency, at the payout's date
+        """
+        channel = line.order_id.oms_channel_id
+        if channel.invoice_policy != "never" or self.kind != "channel":
+            return None
+        revenue = line.gross - line.refund
+        if self.currency_id.is_zero(revenue):
+            return None
+        account = channel.payout_income_account_id or self._default_income_account(channel)
+        return {
+            "name": self.env._("%(label)s %(order)s revenue", label=self.reference, order=line.external_id),
+            "account_id": account.id,
+            "partner_id": self.partner_id.id,
+            "currency_id": self.currency_id.id,
+            "amount_currency": -revenue,
+            "balance": convert(-revenue),
+        }
 
     def _default_income_account(self, channel):
         account = self.env["account.account"].search(
@@ -513,12 +523,7 @@ class OmsPayout(models.Model):
 
     def action_view_move(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.move",
-            "res_id": self.move_id.id,
-            "view_mode": "form",
-        }
+        return window_action(self.move_id)
 
     # ------------------------------------------------------------------
     # Bank

@@ -252,21 +252,17 @@ class OmsTicket(models.Model):
         """Open the composer with the canned reply of the ticket's category, filled in from the live order."""
         self.ensure_one()
         template = self._oms_suggested_template()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Reply to %(ticket)s", ticket=self.name),
-            "res_model": "mail.compose.message",
-            "view_mode": "form",
-            "target": "new",
-            "context": {
-                "default_model": self._name,
-                "default_res_ids": self.ids,
-                "default_composition_mode": "comment",
-                "default_template_id": template.id,
-                "default_subtype_xmlid": "mail.mt_comment",
-                "default_partner_ids": self.partner_id.ids,
-            },
+        action = self.env["ir.actions.act_window"]._for_xml_id("mail.action_email_compose_message_wizard")
+        action["name"] = self.env._("Reply to %(ticket)s", ticket=self.name)
+        action["context"] = {
+            "default_model": self._name,
+            "default_res_ids": self.ids,
+            "default_composition_mode": "comment",
+            "default_template_id": template.id,
+            "default_subtype_xmlid": "mail.mt_comment",
+            "default_partner_ids": self.partner_id.ids,
         }
+        return action
 
     def action_open_order(self):
         """The ticket's order: Odoo's order form for the order desk, the read-only customer service form for

@@ -142,13 +142,11 @@ class OmsWaveRule(models.Model):
                 "tag": "display_notification",
                 "params": {"message": self.env._("No ready channel delivery matches these rules."), "type": "info"},
             }
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("New Waves"),
-            "res_model": "stock.picking.batch",
-            "view_mode": "list,form",
-            "domain": [("id", "in", waves.ids)],
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_wave_action")
+        action["name"] = self.env._("New Waves")
+        action["domain"] = [("id", "in", waves.ids)]
+        action["context"] = {}
+        return action
 
     @api.model
     def _cron_build_waves(self):

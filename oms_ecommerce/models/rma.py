@@ -1,5 +1,5 @@
-# About 400 lines: the return request as the OMS runs it (portal rules, approval, label, reception, refund) on
-# OCA's rma; the order's side is in sale_order_returns.py.
+# Longer than ~400 lines on purpose: the return request as the OMS runs it (portal rules, approval, label,
+# reception, refund) on OCA's rma; the order's side is in sale_order_returns.py.
 import base64
 
 from odoo import api, fields, models

@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..tools.actions import window_action
 from .oms_order_step import STEPS
 
 # An order's life, left to right, then the exceptions: the columns of the step kanban; the closed ones folded.
@@ -376,9 +377,4 @@ class SaleOrder(models.Model):
 
     def action_oms_view_intake(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "oms.intake",
-            "res_id": self.oms_intake_id.id,
-            "view_mode": "form",
-        }
+        return window_action(self.oms_intake_id)

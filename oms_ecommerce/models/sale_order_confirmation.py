@@ -186,14 +186,10 @@ class SaleOrder(models.Model):
 
     def action_oms_hold(self):
         """Ask for the reason, then put the orders on hold."""
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Put on hold"),
-            "res_model": "oms.order.hold",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"active_model": "sale.order", "active_ids": self.ids},
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_order_hold_action")
+        action["name"] = _("Put on hold")
+        action["context"] = {"active_model": "sale.order", "active_ids": self.ids}
+        return action
 
     def _oms_hold(self, reason):
         for order in self:

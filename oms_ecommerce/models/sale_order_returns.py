@@ -94,6 +94,30 @@ class SaleOrder(models.Model):
             raise UserError(problem)
         self._oms_lock()
         returnable = self._oms_returnable_qty()
+        wizard_lines = self._oms_check_return_lines(lines, returnable)
+        # rma_sale's wizard prepares the RMAs from the order lines as the desk's "Create RMA" does.
+        wizard = (
+            self.env["sale.order.rma.wizard"]
+            .sudo()
+            .with_context(active_id=self.id)
+            .create(self._prepare_oms_return_wizard_values(wizard_lines, returnable))
+        )
+        rmas = wizard.create_rma(from_portal=from_portal)
+        for rma, (item, _line, _qty, _move) in zip(rmas, wizard_lines, strict=True):
+            rma.write(self._prepare_oms_return_rma_values(item, rmas[0] if rma != rmas[0] else False, ticket))
+        lead = rmas[0]
+        if description:
+            lead.message_post(body=description, subtype_xmlid="mail.mt_note")
+        for rma in rmas:  # the customer follows each line: OCA's portal rule shows followed RMAs
+            rma._add_message_subscribe_partner()
+        lead._oms_record_rma_step("requested")
+        if not lead._oms_auto_approve_problem():
+            rmas._oms_approve()
+        return rmas
+
+    def _oms_check_return_lines(self, lines, returnable):
+        """The requested lines that return something, as (item, sale line, quantity, delivery move); a clear
+        error for an item of another order, a final sale, too many items or a missing reason or resolution."""
         reasons, resolutions = dict(RETURN_REASONS), dict(RESOLUTIONS)
         wizard_lines = []
         for item in lines:
@@ -127,60 +151,47 @@ class SaleOrder(models.Model):
             wizard_lines.append((item, line, qty, move))
         if not wizard_lines:
             raise UserError(self.env._("Enter the quantity of at least one item to return."))
+        return wizard_lines
+
+    def _prepare_oms_return_wizard_values(self, wizard_lines, returnable):
+        """The values of rma_sale's wizard (``sale.order.rma.wizard``) for the checked lines."""
         operations = {
             "refund": self.env.ref("oms_ecommerce.rma_operation_oms_refund"),
             "exchange": self.env.ref("oms_ecommerce.rma_operation_oms_exchange"),
         }
-        # rma_sale's wizard prepares the RMAs from the order lines as the desk's "Create RMA" does.
         order = self.sudo()
-        wizard = (
-            self.env["sale.order.rma.wizard"]
-            .sudo()
-            .with_context(active_id=order.id)
-            .create(
-                {
-                    "order_id": order.id,
-                    "location_id": order.warehouse_id.rma_loc_id.id,
-                    "line_ids": [
-                        fields.Command.create(
-                            {
-                                "order_id": order.id,
-                                "product_id": line.product_id.id,
-                                "quantity": qty,
-                                "allowed_quantity": returnable[line],
-                                "uom_id": line.product_uom_id.id,
-                                "sale_line_id": line.id,
-                                "picking_id": move.picking_id.id,
-                                "operation_id": operations[item["resolution"]].id,
-                                "description": item.get("comment") or "",
-                            }
-                        )
-                        for item, line, qty, move in wizard_lines
-                    ],
-                }
-            )
-        )
-        rmas = wizard.create_rma(from_portal=from_portal)
-        for rma, (item, _line, _qty, _move) in zip(rmas, wizard_lines, strict=True):
-            rma.write(
-                {
-                    "oms_reason": item["reason"],
-                    "oms_resolution": item["resolution"],
-                    "oms_exchange_product_id": item.get("exchange_product") and item["exchange_product"].id,
-                    "oms_lead_id": rmas[0].id if rma != rmas[0] else False,
-                    "oms_ticket_id": ticket.id if ticket else False,
-                    "origin": self.name,
-                }
-            )
-        lead = rmas[0]
-        if description:
-            lead.message_post(body=description, subtype_xmlid="mail.mt_note")
-        for rma in rmas:  # the customer follows each line: OCA's portal rule shows followed RMAs
-            rma._add_message_subscribe_partner()
-        lead._oms_record_rma_step("requested")
-        if not lead._oms_auto_approve_problem():
-            rmas._oms_approve()
-        return rmas
+        return {
+            "order_id": order.id,
+            "location_id": order.warehouse_id.rma_loc_id.id,
+            "line_ids": [
+                fields.Command.create(
+                    {
+                        "order_id": order.id,
+                        "product_id": line.product_id.id,
+                        "quantity": qty,
+                        "allowed_quantity": returnable[line],
+                        "uom_id": line.product_uom_id.id,
+                        "sale_line_id": line.id,
+                        "picking_id": move.picking_id.id,
+                        "operation_id": operations[item["resolution"]].id,
+                        "description": item.get("comment") or "",
+                    }
+                )
+                for item, line, qty, move in wizard_lines
+            ],
+        }
+
+    def _prepare_oms_return_rma_values(self, item, lead, ticket):
+        """What the OMS adds to an RMA the wizard created: the requested line's reason and resolution, the
+        request's first RMA (``lead``, False for that one) and the ticket it came from."""
+        return {
+            "oms_reason": item["reason"],
+            "oms_resolution": item["resolution"],
+            "oms_exchange_product_id": item.get("exchange_product") and item["exchange_product"].id,
+            "oms_lead_id": lead.id if lead else False,
+            "oms_ticket_id": ticket.id if ticket else False,
+            "origin": self.name,
+        }
 
     # ------------------------------------------------------------------
     # Refund: the order's credit of returned quantities

@@ -83,6 +83,39 @@ class SaleOrder(models.Model):
             return _(
                 "Order %(order)s is cancelled here and not cancelled on the channel: nothing applied.", order=self.name
             )
+        updates, changes = self._oms_platform_header_changes(data, intake)
+        total = data.get("total")
+        new_total = total is not None and self.currency_id.compare_amounts(total, self.oms_channel_total)
+        if new_total:
+            changes.append(_("Channel total: %(new)s", new=self._oms_format_amount(total)))
+        packed = self._oms_packed_or_gone()
+        if packed or self.locked:
+            return self._oms_platform_changes_too_late(data, changes, packed)
+        # Every SKU is mapped before anything is written: an unknown one leaves the order as it was.
+        plan = self._oms_plan_line_changes(data["lines"], intake)
+        became_paid = updates.get("oms_payment_status") == "paid"
+        if updates:
+            # The delivery (not packed yet) goes to the new address too: its label is printed from it.
+            self.with_context(update_delivery_shipping_partner=True).write(updates)
+        if new_total:
+            self.check_access("write")
+            self.sudo().oms_channel_total = total  # kept by the system only: the signed channel's own order
+        changes += self._oms_apply_line_plan(plan, bool(data.get("taxes_included")))
+        if changes:
+            self.message_post(body=_bullets(_("Updated from the channel:"), changes), subtype_xmlid="mail.mt_note")
+        if total is not None and not self.oms_hold:
+            self._oms_check_channel_total(total)
+        if became_paid:
+            self._oms_on_paid_on_channel()
+        if not changes:
+            return _("Nothing changed on order %(order)s.", order=self.name)
+        return "; ".join(changes)
+
+    def _oms_platform_header_changes(self, data, intake):
+        """What the channel changed outside the lines and the total (addresses, note, payment).
+
+        :return: (the values to write on the order, a description of each change)
+        """
         countries = intake._map_countries(data)
         _customer, invoice, delivery = self.env["res.partner"]._oms_customer_contacts(
             data, countries, lang=self.oms_channel_id.lang, company=self.company_id
@@ -105,40 +138,19 @@ class SaleOrder(models.Model):
             if payment.get("reference"):
                 updates["oms_payment_reference"] = payment["reference"]
             changes.append(_("Payment: %(new)s", new=payment["status"]))
-        total = data.get("total")
-        new_total = total is not None and self.currency_id.compare_amounts(total, self.oms_channel_total)
-        if new_total:
-            changes.append(_("Channel total: %(new)s", new=self._oms_format_amount(total)))
-        packed = self._oms_packed_or_gone()
-        if packed or self.locked:
-            line_changes = self._oms_line_changes(data["lines"])
-            if changes or line_changes:
-                if packed:
-                    summary = _("The channel changed order %(order)s after it was packed", order=self.name)
-                else:
-                    summary = _("The channel changed order %(order)s, which is locked", order=self.name)
-                self._oms_platform_activity(summary, changes + line_changes)
-                return _("%(reason)s: nothing applied, an activity lists the changes.", reason=summary)
+        return updates, changes
+
+    def _oms_platform_changes_too_late(self, data, changes, packed):
+        """A packed or locked order is not changed: an activity lists what the channel changed."""
+        line_changes = self._oms_line_changes(data["lines"])
+        if not (changes or line_changes):
             return _("Nothing changed on order %(order)s.", order=self.name)
-        # Every SKU is mapped before anything is written: an unknown one leaves the order as it was.
-        plan = self._oms_plan_line_changes(data["lines"], intake)
-        became_paid = updates.get("oms_payment_status") == "paid"
-        if updates:
-            # The delivery (not packed yet) goes to the new address too: its label is printed from it.
-            self.with_context(update_delivery_shipping_partner=True).write(updates)
-        if new_total:
-            self.check_access("write")
-            self.sudo().oms_channel_total = total  # kept by the system only: the signed channel's own order
-        changes += self._oms_apply_line_plan(plan, bool(data.get("taxes_included")))
-        if changes:
-            self.message_post(body=_bullets(_("Updated from the channel:"), changes), subtype_xmlid="mail.mt_note")
-        if total is not None and not self.oms_hold:
-            self._oms_check_channel_total(total)
-        if became_paid:
-            self._oms_on_paid_on_channel()
-        if not changes:
-            return _("Nothing changed on order %(order)s.", order=self.name)
-        return "; ".join(changes)
+        if packed:
+            summary = _("The channel changed order %(order)s after it was packed", order=self.name)
+        else:
+            summary = _("The channel changed order %(order)s, which is locked", order=self.name)
+        self._oms_platform_activity(summary, changes + line_changes)
+        return _("%(reason)s: nothing applied, an activity lists the changes.", reason=summary)
 
     def _oms_product_lines(self):
         """The order's product lines (no section, note, shipping or down payment)."""
@@ -337,37 +349,30 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         order = self.sudo()
-        channel = order.oms_channel_id
         Move = self.env["account.move"].sudo()
         existing = Move.search(
-            [("oms_refund_channel_id", "=", channel.id), ("oms_platform_refund_id", "=", refund["id"])], limit=1
+            [("oms_refund_channel_id", "=", order.oms_channel_id.id), ("oms_platform_refund_id", "=", refund["id"])],
+            limit=1,
         )
         if existing:
             return _("Credit note %(move)s was already prepared for it.", move=existing.display_name)
-        currency = order.currency_id
-        amount = float(refund["amount"])
         label = _("Refund %(refund)s of channel order %(order)s", refund=refund["id"], order=order.name)
         if refund.get("note"):
             label = f"{label}: {refund['note']}"
         line_vals, skipped = order._oms_refund_line_values(refund)
-        amount -= skipped
-        if not line_vals and not refund["items"] and not currency.compare_amounts(amount, order._oms_invoiced_net()):
+        amount = float(refund["amount"]) - skipped
+        if (
+            not line_vals
+            and not refund["items"]
+            and not order.currency_id.compare_amounts(amount, order._oms_invoiced_net())
+        ):
             # All that is invoiced is refunded (WooCommerce says no more): every invoiced line is credited.
             line_vals = [
                 sol._prepare_invoice_line(quantity=sol.qty_invoiced)
                 for sol in order.order_line
                 if not sol.display_type and sol.product_uom_id.compare(sol.qty_invoiced, 0.0) > 0
             ]
-        vals = order._prepare_invoice()
-        vals.update(
-            move_type="out_refund",
-            reversed_entry_id=invoices.sorted("id")[-1].id,
-            ref=label,
-            invoice_date=fields.Date.context_today(self),
-            oms_platform_refund_id=refund["id"],
-            oms_refund_channel_id=channel.id,
-            invoice_line_ids=[Command.create(values) for values in line_vals],
-        )
+        vals = order._prepare_oms_refund_credit_note_values(refund, invoices, label, line_vals)
         try:
             with self.env.cr.savepoint():
                 credit_note = Move.with_context(default_move_type="out_refund").create(vals)
@@ -375,10 +380,38 @@ class SaleOrder(models.Model):
             if "oms_platform_refund_uniq" not in str(exc):
                 raise
             return _("A concurrent delivery of the same refund prepared its credit note.")
+        # What the lines do not explain (a refund without line detail, a discrepancy, rounding): one line.
+        name = label if not line_vals else _("Refund %(refund)s: amount not matched to a line", refund=refund["id"])
+        order._oms_balance_refund_credit_note(credit_note, amount, name)
+        accountant = order._oms_accountant()
+        order._oms_schedule_refund_check(credit_note, refund, accountant)
+        return _(
+            "Draft credit note of %(amount)s prepared for %(user)s to check and post.",
+            amount=order._oms_format_amount(credit_note.amount_total),
+            user=accountant.name,
+        )
+
+    def _prepare_oms_refund_credit_note_values(self, refund, invoices, label, line_vals):
+        """The draft credit note of a channel refund: the order's invoice values, reversing its last invoice."""
+        self.ensure_one()
+        vals = self._prepare_invoice()
+        vals.update(
+            move_type="out_refund",
+            reversed_entry_id=invoices.sorted("id")[-1].id,
+            ref=label,
+            invoice_date=fields.Date.context_today(self),
+            oms_platform_refund_id=refund["id"],
+            oms_refund_channel_id=self.oms_channel_id.id,
+            invoice_line_ids=[Command.create(values) for values in line_vals],
+        )
+        return vals
+
+    def _oms_balance_refund_credit_note(self, credit_note, amount, name):
+        """One line named ``name`` for what the credit note's lines leave of ``amount``, so that its total is the
+        amount refunded, to the cent."""
+        currency = self.currency_id
         difference = currency.round(amount - credit_note.amount_total)
         if not currency.is_zero(difference):
-            # What the lines do not explain (a refund without line detail, a discrepancy, rounding): one line.
-            name = label if not line_vals else _("Refund %(refund)s: amount not matched to a line", refund=refund["id"])
             credit_note.write(
                 {
                     "invoice_line_ids": [
@@ -388,23 +421,20 @@ class SaleOrder(models.Model):
                     ]
                 }
             )
-        accountant = order._oms_accountant()
+
+    def _oms_schedule_refund_check(self, credit_note, refund, accountant):
+        """The accountant's activity on the draft credit note of a channel refund: check it, then post it."""
         credit_note.activity_schedule(
             "mail.mail_activity_data_todo",
             summary=_("Check and post the credit note of channel refund %(refund)s", refund=refund["id"])[:250],
             note=_(
                 "Channel %(channel)s refunded %(amount)s on order %(order)s. This draft credit note was prepared from "
                 "the refund: check its lines and taxes, then post it.",
-                channel=channel.name,
-                amount=order._oms_format_amount(float(refund["amount"])),
-                order=order.name,
+                channel=self.oms_channel_id.name,
+                amount=self._oms_format_amount(float(refund["amount"])),
+                order=self.name,
             ),
             user_id=accountant.id,
-        )
-        return _(
-            "Draft credit note of %(amount)s prepared for %(user)s to check and post.",
-            amount=order._oms_format_amount(credit_note.amount_total),
-            user=accountant.name,
         )
 
     def _oms_refund_line_values(self, refund):

@@ -6,6 +6,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.pdf import PdfReader, PdfWriter
 
+from ..tools.actions import window_action
+
 # Above this many deliveries a wave's document is built in the background (system parameter to change it).
 BACKGROUND_PRINT_THRESHOLD = 50
 BACKGROUND_PRINT_PARAM = "oms_ecommerce.wave_background_threshold"
@@ -48,14 +50,12 @@ class StockPickingBatch(models.Model):
 
     def action_oms_print_wave(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Print Wave %(wave)s", wave=self.name),
-            "res_model": "oms.wave.print.wizard",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_batch_id": self.id},
-        }
+        return window_action(
+            self.env["oms.wave.print.wizard"],
+            self.env._("Print Wave %(wave)s", wave=self.name),
+            target="new",
+            context={"default_batch_id": self.id},
+        )
 
     def action_oms_print_wave_zpl(self):
         self.ensure_one()
@@ -66,13 +66,10 @@ class StockPickingBatch(models.Model):
 
     def action_oms_view_print_jobs(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Print Jobs"),
-            "res_model": "oms.wave.print",
-            "view_mode": "list,form",
-            "domain": [("batch_id", "=", self.id)],
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_wave_print_action")
+        action["name"] = self.env._("Print Jobs")
+        action["domain"] = [("batch_id", "=", self.id)]
+        return action
 
     # ----------------------------------------------------------- the document
 

@@ -94,14 +94,10 @@ class StockPickingBatchManifest(models.Model):
     def action_oms_hand_over(self):
         deliveries = self._oms_deliveries()
         carriers = deliveries.carrier_id
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Hand Over to the Courier"),
-            "res_model": "oms.handover",
-            "view_mode": "form",
-            "target": "new",
-            "context": {
-                "default_carrier_id": carriers[:1].id,
-                "default_batch_ids": [fields.Command.set(self.ids)],
-            },
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_handover_action")
+        action["name"] = self.env._("Hand Over to the Courier")
+        action["context"] = {
+            "default_carrier_id": carriers[:1].id,
+            "default_batch_ids": [fields.Command.set(self.ids)],
         }
+        return action

@@ -43,52 +43,64 @@ class StockPicking(models.Model):
           courier collects ``order._oms_cod_amount()`` once, with parcel 1 of the order's first shipment,
           not with its backorders.
         """
+        return [row for picking in self for row in picking._oms_picking_parcel_rows()]
+
+    def _oms_picking_parcel_rows(self):
+        """The rows of ``_oms_parcel_rows`` for one delivery."""
+        self.ensure_one()
+        picking = self
+        order = picking.sale_id
+        carrier = picking.carrier_id
+        parcels = picking._oms_parcels()
+        # A number of an earlier use of a package is not this delivery's.
+        own = {p: p.oms_tracking_ref for p in parcels if p.oms_picking_id == picking and p.oms_tracking_ref}
+        listed = dict.fromkeys(n.strip() for n in (picking.carrier_tracking_ref or "").split(",") if n.strip())
+        free = [number for number in listed if number not in own.values()]
+        cod_picking = picking._oms_cod_picking()
+        cod_amount = order._oms_cod_amount() if cod_picking else 0.0
+        count = len(parcels) or 1
+        slots = []  # (n, package, number)
+        for index, package in enumerate(parcels or [parcels], start=1):
+            slots.append((index, package, own.get(package) or (free.pop(0) if free else "")))
+        slots += [(0, parcels.browse(), number) for number in free]  # more numbers than parcels: listed too
         rows = []
-        for picking in self:
-            order = picking.sale_id
-            carrier = picking.carrier_id
-            parcels = picking._oms_parcels()
-            # A number of an earlier use of a package is not this delivery's.
-            own = {p: p.oms_tracking_ref for p in parcels if p.oms_picking_id == picking and p.oms_tracking_ref}
-            listed = dict.fromkeys(n.strip() for n in (picking.carrier_tracking_ref or "").split(",") if n.strip())
-            free = [number for number in listed if number not in own.values()]
-            cod_picking = self.browse()
-            if order.oms_payment_status == "cod":
-                cod_picking = picking
-                while cod_picking.backorder_id:
-                    cod_picking = cod_picking.backorder_id
-            cod_amount = order._oms_cod_amount() if cod_picking else 0.0
-            count = len(parcels) or 1
-            slots = []  # (n, package, number)
-            for index, package in enumerate(parcels or [parcels], start=1):
-                slots.append((index, package, own.get(package) or (free.pop(0) if free else "")))
-            slots += [(0, parcels.browse(), number) for number in free]  # more numbers than parcels: listed too
-            for index, package, number in slots:
-                if not index:
-                    weight = 0.0
-                elif package:
-                    weight = package.shipping_weight
-                else:
-                    weight = picking.shipping_weight or picking.weight
-                collect = index == 1 and cod_picking == picking
-                rows.append(
-                    {
-                        "picking": picking,
-                        "order": order,
-                        "package": package,
-                        "n": index,
-                        "m": count,
-                        "extra": not index,
-                        "weight": weight,
-                        "tracking": number,
-                        "tracking_url": (carrier._oms_tracking_url(number, picking) if carrier else False) or "",
-                        "own": package in own,
-                        "cod": collect,
-                        "cod_amount": cod_amount if collect else 0.0,
-                        "cod_picking": cod_picking,
-                    }
-                )
+        for index, package, number in slots:
+            if not index:
+                weight = 0.0
+            elif package:
+                weight = package.shipping_weight
+            else:
+                weight = picking.shipping_weight or picking.weight
+            collect = index == 1 and cod_picking == picking
+            rows.append(
+                {
+                    "picking": picking,
+                    "order": order,
+                    "package": package,
+                    "n": index,
+                    "m": count,
+                    "extra": not index,
+                    "weight": weight,
+                    "tracking": number,
+                    "tracking_url": (carrier._oms_tracking_url(number, picking) if carrier else False) or "",
+                    "own": package in own,
+                    "cod": collect,
+                    "cod_amount": cod_amount if collect else 0.0,
+                    "cod_picking": cod_picking,
+                }
+            )
         return rows
+
+    def _oms_cod_picking(self):
+        """The delivery whose parcel 1 collects the order's cash on delivery: the order's first shipment, of
+        which this delivery may be a backorder; empty when the order is not COD."""
+        self.ensure_one()
+        if self.sale_id.oms_payment_status != "cod":
+            return self.browse()
+        cod_picking = self
+        while cod_picking.backorder_id:
+            cod_picking = cod_picking.backorder_id
+        return cod_picking
 
     def _oms_weight_tolerance(self):
         self.ensure_one()
@@ -155,6 +167,15 @@ class StockPicking(models.Model):
             )
         if not parcels:
             raise UserError(_("Add at least one parcel to pack %(picking)s.", picking=self.name))
+        taken, numbers = self._oms_check_parcel_contents(parcels)
+        self._oms_check_packed_quantities(taken)
+        self._oms_check_tracking_numbers(numbers)
+
+    def _oms_check_parcel_contents(self, parcels):
+        """Each parcel holds items of this delivery not packed yet, and is weighed.
+
+        :return: ({move line: quantity packed}, [the tracking numbers typed in])
+        """
         taken = defaultdict(float)
         numbers = []
         for index, parcel in enumerate(parcels, start=1):
@@ -188,6 +209,10 @@ class StockPicking(models.Model):
                 taken[move_line] += quantity
             if parcel.get("tracking_ref"):
                 numbers.append(parcel["tracking_ref"].strip())
+        return taken, numbers
+
+    def _oms_check_packed_quantities(self, taken):
+        """No more of an item is packed than the delivery ships."""
         for move_line, quantity in taken.items():
             if move_line.product_uom_id.compare(quantity, move_line.quantity) > 0:
                 raise UserError(
@@ -201,6 +226,9 @@ class StockPicking(models.Model):
                         todo=move_line.quantity,
                     )
                 )
+
+    def _oms_check_tracking_numbers(self, numbers):
+        """Every parcel has its own tracking number; a number this delivery's parcels no longer use is freed."""
         repeated = {n for n in numbers if numbers.count(n) > 1}
         used = self.env["stock.package"]
         if numbers:

@@ -80,72 +80,78 @@ class StockPicking(models.Model):
         """One dict per parcel with everything its shipping label shows, in picking order."""
         self._oms_check_labels_printable()
         uom = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
-        report = self.env["ir.actions.report"]
         labels = []
         for row in self._oms_parcel_rows():
             if row["extra"]:
                 continue  # a number without a parcel gets no label
-            picking, order = row["picking"], row["order"]
-            partner = picking.partner_id
-            carrier = picking.carrier_id
-            warehouse_partner = picking.picking_type_id.warehouse_id.partner_id or picking.company_id.partner_id
-            # The label reads in the customer's language (the template's t-lang), the amount in words too.
-            lang = partner.lang or order.partner_id.lang or self.env.lang or "en_US"
-            cod_words = ""
-            if row["cod"]:
-                cod_words = order.currency_id.with_context(lang=lang).amount_to_text(row["cod_amount"])
-            tracking, url = row["tracking"], row["tracking_url"]
-            label = {
-                "picking": picking,
-                "package": row["package"],
-                "order": order,
-                "n": row["n"],
-                "m": row["m"],
-                "weight": row["weight"],
-                "uom": uom,
-                "ship_to": partner,
-                "ship_to_name": partner.name or partner.commercial_partner_id.name or "",
-                "ship_to_lines": [
-                    line for line in (partner._display_address(without_company=True) or "").split("\n") if line.strip()
-                ],
-                "phone": partner.phone or order.partner_id.phone or "",
-                "return_name": warehouse_partner.name or "",
-                "return_lines": [
-                    line
-                    for line in (warehouse_partner._display_address(without_company=True) or "").split("\n")
-                    if line.strip()
-                ],
-                "carrier": carrier.name or "",
-                "service": order.oms_shipping_method or carrier.product_id.name or "",
-                "reference": order.name or picking.origin or picking.name,
-                "external_id": order.oms_external_id or "",
-                "tracking": tracking,
-                "tracking_url": url,
-                "gift": bool(order.oms_gift_message),
-                "cod": row["cod"],
-                "cod_elsewhere": picking.with_context(lang=lang).env._(
-                    "Cash on delivery: collected with parcel 1 of %(picking)s", picking=row["cod_picking"].name
-                )
-                if row["cod_picking"] and not row["cod"]
-                else "",
-                "cod_amount": row["cod_amount"],
-                "cod_currency": order.currency_id,
-                "cod_words": cod_words,
-                "reprint": bool(picking.oms_label_printed_at),
-                "lang": lang,
-            }
+            label = self._prepare_oms_label_values(row, uom)
             if images:
-                label["barcode_src"] = (
-                    "data:image/png;base64,"
-                    + base64.b64encode(
-                        report.barcode("Code128", tracking, width=800, height=160, humanreadable=0, quiet=0)
-                    ).decode()
-                    if tracking and tracking.isascii()
-                    else False
-                )
-                label["qr_src"] = qr_data_uri(url) if url else False
+                label.update(self._oms_label_images(row["tracking"], row["tracking_url"]))
             labels.append(label)
         return labels
+
+    def _prepare_oms_label_values(self, row, uom):
+        """What the shipping label of one parcel (a row of ``_oms_parcel_rows``) shows, but its images."""
+        picking, order = row["picking"], row["order"]
+        partner = picking.partner_id
+        carrier = picking.carrier_id
+        warehouse_partner = picking.picking_type_id.warehouse_id.partner_id or picking.company_id.partner_id
+        # The label reads in the customer's language (the template's t-lang), the amount in words too.
+        lang = partner.lang or order.partner_id.lang or self.env.lang or "en_US"
+        cod_words = ""
+        if row["cod"]:
+            cod_words = order.currency_id.with_context(lang=lang).amount_to_text(row["cod_amount"])
+        return {
+            "picking": picking,
+            "package": row["package"],
+            "order": order,
+            "n": row["n"],
+            "m": row["m"],
+            "weight": row["weight"],
+            "uom": uom,
+            "ship_to": partner,
+            "ship_to_name": partner.name or partner.commercial_partner_id.name or "",
+            "ship_to_lines": [
+                line for line in (partner._display_address(without_company=True) or "").split("\n") if line.strip()
+            ],
+            "phone": partner.phone or order.partner_id.phone or "",
+            "return_name": warehouse_partner.name or "",
+            "return_lines": [
+                line
+                for line in (warehouse_partner._display_address(without_company=True) or "").split("\n")
+                if line.strip()
+            ],
+            "carrier": carrier.name or "",
+            "service": order.oms_shipping_method or carrier.product_id.name or "",
+            "reference": order.name or picking.origin or picking.name,
+            "external_id": order.oms_external_id or "",
+            "tracking": row["tracking"],
+            "tracking_url": row["tracking_url"],
+            "gift": bool(order.oms_gift_message),
+            "cod": row["cod"],
+            "cod_elsewhere": picking.with_context(lang=lang).env._(
+                "Cash on delivery: collected with parcel 1 of %(picking)s", picking=row["cod_picking"].name
+            )
+            if row["cod_picking"] and not row["cod"]
+            else "",
+            "cod_amount": row["cod_amount"],
+            "cod_currency": order.currency_id,
+            "cod_words": cod_words,
+            "reprint": bool(picking.oms_label_printed_at),
+            "lang": lang,
+        }
+
+    def _oms_label_images(self, tracking, url):
+        """The label's tracking barcode (Code 128) and QR code of the tracking page, as data URIs."""
+        barcode = (
+            self.env["ir.actions.report"].barcode("Code128", tracking, width=800, height=160, humanreadable=0, quiet=0)
+            if tracking and tracking.isascii()
+            else None
+        )
+        return {
+            "barcode_src": "data:image/png;base64," + base64.b64encode(barcode).decode() if barcode else False,
+            "qr_src": qr_data_uri(url) if url else False,
+        }
 
     def _oms_slip_lines(self):
         """The packing slip's items: one per product and bin, with the sale price when there is one."""
@@ -269,10 +275,7 @@ class StockPicking(models.Model):
 
     def action_oms_view_prints(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Prints of %(picking)s", picking=self.name),
-            "res_model": "oms.print.log",
-            "view_mode": "list,form",
-            "domain": [("picking_ids", "in", self.ids)],
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_print_log_action")
+        action["name"] = _("Prints of %(picking)s", picking=self.name)
+        action["domain"] = [("picking_ids", "in", self.ids)]
+        return action

@@ -352,6 +352,7 @@ class TestAccounting(OmsCommon):
         payout.with_user(self.accountant).action_post()
         move = payout.move_id
         self.assertEqual(move.state, "posted")
+        self.assertEqual(payout.action_view_move()["res_id"], move.id)
         self.assertIn(payout.reference, move.ref)
         self.assertEqual(
             set(move.line_ids.filtered(lambda line: line.account_id == self.clearing).partner_id.ids),

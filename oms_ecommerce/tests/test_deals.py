@@ -84,6 +84,8 @@ class TestDeals(HttpCase, OmsCommon):
             self.assertEqual(run_jobs(trap), 2)  # one batch, then the job that finds nobody left
         self.assertRecordValues(self.deal, [{"state": "sent", "sent_count": 1}])
         self.assertEqual(self.deal.recipient_ids.partner_id, ann)
+        action = self.deal.action_view_recipients()
+        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), self.deal.recipient_ids)
         mail = self.deal_mails()
         self.assertEqual(len(mail), 1)
         self.assertEqual(mail.recipient_ids, ann)

@@ -124,6 +124,35 @@ class TestWaveRules(OmsWaveCommon):
             (3, 1, 3, 3),
         )
 
+    def test_buttons_open_what_they_name(self):
+        """The wave, delivery and order buttons open the records they name, under the name they show."""
+
+        def opened(action):
+            if action.get("res_id"):
+                return self.env[action["res_model"]].browse(action["res_id"])
+            return self.env[action["res_model"]].search(action.get("domain") or [])
+
+        pickings = self.deliveries(2, "btn")
+        rule = self.env["oms.wave.rule"].create({"name": "Buttons", "channel_ids": [(6, 0, self.channel.ids)]})
+        action = rule.action_build_waves()
+        wave = pickings.batch_id
+        self.assertEqual((action["name"], action["context"], opened(action)), ("New Waves", {}, wave))
+        action = wave.action_oms_print_wave()
+        self.assertEqual((action["res_model"], action["target"]), ("oms.wave.print.wizard", "new"))
+        self.assertEqual(action["context"], {"default_batch_id": wave.id})
+        job = self.env["oms.wave.print"].create({"batch_id": wave.id, "user_id": self.oms_manager.id})
+        action = wave.action_oms_view_print_jobs()
+        self.assertEqual((action["name"], opened(action)), ("Print Jobs", job))
+        action = wave.action_oms_hand_over()
+        self.assertEqual((action["res_model"], action["target"]), ("oms.handover", "new"))
+        self.assertEqual(action["context"]["default_carrier_id"], pickings.carrier_id.id)
+        pickings[0]._oms_log_print("label_zpl")
+        action = pickings[0].action_oms_view_prints()
+        self.assertEqual(opened(action).picking_ids, pickings[0])
+        order = pickings[0].sale_id
+        self.assertEqual(opened(order.action_oms_view_intake()), order.oms_intake_id)
+        self.assertEqual(opened(order.oms_intake_id.action_open_order()), order)
+
     def test_wave_labels_as_zpl(self):
         pickings = self.packed(2, "zw")
         unpacked = self.delivery("zw-x")

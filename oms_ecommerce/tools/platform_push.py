@@ -254,36 +254,7 @@ def shopify_refund(client, order_id, quantities, amount, note, marker, notify):
             + ". Check the order's refunds on Shopify (a SKU that differs from Odoo's, or items refunded by hand)."
         )
     lines = [{"lineItemId": line_id, "quantity": qty, "restockType": "NO_RESTOCK"} for line_id, __, qty in taken]
-    money = Decimal(amount)
-    transactions = []
-    if money > 0:
-        data = client.graphql(Q_SUGGESTED_REFUND, {"id": order_gid, "lines": lines}) or {}
-        suggested = ((data.get("order") or {}).get("suggestedRefund") or {}).get("suggestedTransactions") or []
-        todo = money
-        for suggestion in suggested:
-            parent = (suggestion.get("parentTransaction") or {}).get("id")
-            refundable = ((suggestion.get("maximumRefundableSet") or {}).get("shopMoney") or {}).get("amount")
-            if not parent or todo <= 0:
-                continue
-            take = min(todo, Decimal(str(refundable))) if refundable is not None else todo
-            if take <= 0:
-                continue
-            transactions.append(
-                {
-                    "orderId": order_gid,
-                    "parentId": parent,
-                    "gateway": suggestion.get("gateway") or "",
-                    "kind": "REFUND",
-                    "amount": str(take.quantize(money)),
-                }
-            )
-            todo -= take
-        if transactions and todo > 0:
-            raise PushError(
-                f"Shopify can refund at most {money - todo} on this order's payments, and the credit note is "
-                f"{money}: refund the difference outside Shopify, or check the order's payments and refunds on "
-                "Shopify, then retry."
-            )
+    transactions = _shopify_refund_transactions(client, order_gid, lines, Decimal(amount))
     refund_input = {"orderId": order_gid, "note": note, "notify": bool(notify), "refundLineItems": lines}
     if transactions:
         refund_input["transactions"] = transactions
@@ -293,6 +264,42 @@ def shopify_refund(client, order_id, quantities, amount, note, marker, notify):
     if not created.get("id"):
         raise PushError("Shopify answered the refund without a refund id.")
     return "created", created["id"], sum((Decimal(t["amount"]) for t in transactions), Decimal(0))
+
+
+def _shopify_refund_transactions(client, order_gid, lines, money):
+    """The refund transactions of ``money`` (a Decimal) on the payments Shopify suggests for refunding ``lines``
+    (``suggestedRefund``): [] when nothing is refunded or Shopify holds no payment to refund."""
+    transactions = []
+    if money <= 0:
+        return transactions
+    data = client.graphql(Q_SUGGESTED_REFUND, {"id": order_gid, "lines": lines}) or {}
+    suggested = ((data.get("order") or {}).get("suggestedRefund") or {}).get("suggestedTransactions") or []
+    todo = money
+    for suggestion in suggested:
+        parent = (suggestion.get("parentTransaction") or {}).get("id")
+        refundable = ((suggestion.get("maximumRefundableSet") or {}).get("shopMoney") or {}).get("amount")
+        if not parent or todo <= 0:
+            continue
+        take = min(todo, Decimal(str(refundable))) if refundable is not None else todo
+        if take <= 0:
+            continue
+        transactions.append(
+            {
+                "orderId": order_gid,
+                "parentId": parent,
+                "gateway": suggestion.get("gateway") or "",
+                "kind": "REFUND",
+                "amount": str(take.quantize(money)),
+            }
+        )
+        todo -= take
+    if transactions and todo > 0:
+        raise PushError(
+            f"Shopify can refund at most {money - todo} on this order's payments, and the credit note is "
+            f"{money}: refund the difference outside Shopify, or check the order's payments and refunds on "
+            "Shopify, then retry."
+        )
+    return transactions
 
 
 def shopify_inventory_items(client, skus):

@@ -192,6 +192,29 @@ def _money(value, field):
     return decimal(shop.get("amount") if isinstance(shop, dict) else None, f"{field}.shop_money.amount")
 
 
+def _refund_items(body):
+    """A refund's ``refund_line_items``: [{"sku", "name", "quantity", "subtotal", "tax"}]."""
+    items = []
+    for index, item in enumerate(body.get("refund_line_items") or []):
+        if not isinstance(item, dict):
+            continue
+        where = f"refund_line_items[{index}]"
+        line = item.get("line_item") if isinstance(item.get("line_item"), dict) else {}
+        quantity = item.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise WebhookInvalid(f"{where}.quantity", f"{where}.quantity must be a whole number, 0 or more.")
+        items.append(
+            {
+                "sku": text(line.get("sku")),
+                "name": text(line.get("name")) or text(line.get("title")) or "?",
+                "quantity": quantity,
+                "subtotal": decimal(item.get("subtotal"), f"{where}.subtotal"),
+                "tax": decimal(item.get("total_tax"), f"{where}.total_tax"),
+            }
+        )
+    return items
+
+
 def refund(body):
     """A ``refunds/create`` body (the REST ``Refund`` resource) as what the order records and credits.
 
@@ -216,24 +239,7 @@ def refund(body):
                     text(transaction.get("gateway")) or "",
                 )
             )
-    items = []
-    for index, item in enumerate(body.get("refund_line_items") or []):
-        if not isinstance(item, dict):
-            continue
-        where = f"refund_line_items[{index}]"
-        line = item.get("line_item") if isinstance(item.get("line_item"), dict) else {}
-        quantity = item.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise WebhookInvalid(f"{where}.quantity", f"{where}.quantity must be a whole number, 0 or more.")
-        items.append(
-            {
-                "sku": text(line.get("sku")),
-                "name": text(line.get("name")) or text(line.get("title")) or "?",
-                "quantity": quantity,
-                "subtotal": decimal(item.get("subtotal"), f"{where}.subtotal"),
-                "tax": decimal(item.get("total_tax"), f"{where}.total_tax"),
-            }
-        )
+    items = _refund_items(body)
     shipping = shipping_tax = Decimal(0)
     shipping_lines = [line for line in body.get("refund_shipping_lines") or [] if isinstance(line, dict)]
     for index, line in enumerate(shipping_lines):

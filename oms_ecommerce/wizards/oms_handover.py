@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.actions import window_action
+
 
 class OmsHandover(models.TransientModel):
     _name = "oms.handover"
@@ -54,10 +56,4 @@ class OmsHandover(models.TransientModel):
             manifest = manifests.create({"carrier_id": self.carrier_id.id, "company_id": company.id})
             company_pickings.write({"oms_manifest_id": manifest.id})
             manifests |= manifest
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "oms.manifest",
-            "view_mode": "form" if len(manifests) == 1 else "list,form",
-            "res_id": manifests[:1].id,
-            "domain": [("id", "in", manifests.ids)],
-        }
+        return window_action(manifests)

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.actions import window_action
+
 COLUMNS = [
     "external_id",
     "placed_at",
@@ -189,14 +191,7 @@ class OmsIntakeImport(models.TransientModel):
         with intakes._oms_processing():
             intakes._process()
         self.write({"state": "done", "intake_ids": [fields.Command.set(intakes.ids)]})
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "name": _("Import result"),
-        }
+        return window_action(self, _("Import result"), target="new")
 
     def action_open_errors(self):
         self.ensure_one()

@@ -3,6 +3,8 @@ from collections import defaultdict
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.actions import window_action
+
 
 class OmsPack(models.TransientModel):
     _name = "oms.pack"
@@ -94,15 +96,12 @@ class OmsPack(models.TransientModel):
 
     def _reopen(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Pack %(picking)s", picking=self.picking_id.name),
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "context": {"dialog_size": "extra-large"},
-        }
+        return window_action(
+            self,
+            _("Pack %(picking)s", picking=self.picking_id.name),
+            target="new",
+            context={"dialog_size": "extra-large"},
+        )
 
     # ------------------------------------------------------------- scanning
 

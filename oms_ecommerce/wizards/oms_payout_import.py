@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.addons.queue_job.delay import chain
 from odoo.exceptions import UserError
 
+from ..tools.actions import window_action
 from .oms_intake_import import _number, _text
 
 # Accepted header names (lower case) of each column of a payout file.
@@ -171,14 +172,7 @@ class OmsPayoutImport(models.TransientModel):
         return self._reopen()
 
     def _reopen(self):
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-            "name": self.env._("Import a payout"),
-        }
+        return window_action(self, self.env._("Import a payout"), target="new")
 
     def action_create(self):
         """Create the draft payout from the previewed rows and match it; refused while a row has a problem."""
@@ -228,13 +222,7 @@ class OmsPayoutImport(models.TransientModel):
             attachments=[(self.filename or "payout", base64.b64decode(self.file))],
             subtype_xmlid="mail.mt_note",
         )
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "oms.payout",
-            "res_id": payout.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return window_action(payout)
 
     def _payout_values(self):
         self.ensure_one()

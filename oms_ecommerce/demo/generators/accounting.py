@@ -11,7 +11,7 @@ class AccountingDemo:
             {"code": code, "name": name, "account_type": account_type, "reconcile": reconcile}
         )
 
-    # Long on purpose: demo data told as one story, step after step (not production code).
+    # Longer than ~60 lines on purpose: demo data told as one story, step after step (not production code).
     def _generate_accounting(self):
         """Channels set up for accounting, their orders invoiced and paid by policy, one payout posted and one
         draft with a line to look at, one COD remittance in draft."""
