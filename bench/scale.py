@@ -15,6 +15,8 @@ At each size, measured in this process:
 - the order desk, as a user of the desk (oms manager): the list's first page (80 rows, the list
   view's fields), the kanban's columns by step and the first column's cards, the Late filter's first
   page: queries and server ms each;
+- customer service, as an agent: the tickets' list (open tickets, first page) and kanban by stage, with one
+  ticket per 2 orders generated with them (50,000 tickets at 100,000 orders);
 - the scans of the scheduled actions: the search of each (delay detection, confirm-by reminders, step
   emails, invoicing and channel payments: ms, queries and rows due), and delay detection and confirm-by
   reminders run for real on a batch of 50 due orders (rolled back afterwards; the generated orders have
@@ -147,6 +149,22 @@ CROSS JOIN LATERAL unnest(
 ) WITH ORDINALITY AS s(step, pos)
 WHERE o.oms_channel_id = %(channel)s AND o.oms_external_id LIKE 'scale-%%'
   AND substring(o.oms_external_id FROM 7)::int BETWEEN %(from)s AND %(to)s;
+
+-- Tickets: one per 2 orders (50,000 at 100,000 orders), about a customer's order; 80 %% solved or closed.
+INSERT INTO oms_ticket (name, subject, partner_id, order_id, channel_id, company_id, category, priority, stage,
+                        email_from, opened_at, first_response_at, solved_at, sla_at_risk, sla_breached,
+                        create_date, write_date, create_uid, write_uid)
+SELECT 'TCK/S' || lpad(o.n::text, 7, '0'), 'Where is my order ' || o.oms_external_id || '?', o.partner_id, o.id,
+       o.oms_channel_id, o.company_id,
+       (ARRAY['where', 'return', 'damaged', 'payment', 'other'])[o.n %% 5 + 1], '1',
+       CASE WHEN o.n %% 10 < 6 THEN 'closed' WHEN o.n %% 10 < 8 THEN 'solved' WHEN o.n %% 10 = 8 THEN 'in_progress'
+            ELSE 'new' END,
+       'customer@example.com', o.create_date, CASE WHEN o.n %% 10 < 9 THEN o.create_date + interval '2 hours' END,
+       CASE WHEN o.n %% 10 < 8 THEN o.create_date + interval '1 day' END, FALSE, o.n %% 100 = 9,
+       now(), now(), %(uid)s, %(uid)s
+FROM (SELECT so.*, substring(so.oms_external_id FROM 7)::int AS n FROM sale_order so
+      WHERE so.oms_channel_id = %(channel)s AND so.oms_external_id LIKE 'scale-%%') AS o
+WHERE o.n BETWEEN %(from)s AND %(to)s AND o.n %% 2 = 0;
 """
 
 
@@ -166,7 +184,7 @@ def generate(registry, ctx, start, stop):
                 "channel": ctx["channel_id"],
             },
         )
-        cr.execute("ANALYZE sale_order; ANALYZE oms_order_step; ANALYZE res_partner")
+        cr.execute("ANALYZE sale_order; ANALYZE oms_order_step; ANALYZE res_partner; ANALYZE oms_ticket")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,9 +207,9 @@ def measure(registry, func, user_id, rollback=True):
     return result, seconds, meter.count
 
 
-def desk_fields(env, view_xmlid):
+def desk_fields(env, view_xmlid, model="sale.order"):
     arch = env.ref(view_xmlid).sudo()
-    view = env["sale.order"].get_views([(arch.id, arch.type)])["views"][arch.type]["arch"]
+    view = env[model].get_views([(arch.id, arch.type)])["views"][arch.type]["arch"]
     return {name: {} for name in etree.fromstring(view).xpath("//field[not(ancestor::field)]/@name")}
 
 
@@ -225,10 +243,35 @@ def measure_size(registry, ctx, args, size, payloads):
         )
         return len(late["records"])
 
-    for name, func in (("desk list", desk_list), ("desk kanban", desk_kanban), ("desk late", desk_late)):
-        measure(registry, func, user)  # warm (views, caches), as a user reopening the desk
-        _result, seconds, queries = measure(registry, func, user)
+    open_tickets = [("stage", "not in", ("solved", "closed"))]  # the Tickets menu's default filter
+
+    def tickets_list(env):
+        spec = desk_fields(env, "oms_ecommerce.oms_ticket_view_list", "oms.ticket")
+        return len(env["oms.ticket"].web_search_read(open_tickets, spec, limit=80, count_limit=COUNT_LIMIT)["records"])
+
+    def tickets_kanban(env):
+        spec = desk_fields(env, "oms_ecommerce.oms_ticket_view_kanban", "oms.ticket")
+        Ticket = env["oms.ticket"].with_context(read_group_expand=True)
+        groups = Ticket.formatted_read_group(open_tickets, ["stage"], ["__count"])
+        first = next(group for group in groups if group["__count"])
+        cards = Ticket.web_search_read(
+            [*open_tickets, ("stage", "=", first["stage"])], spec, limit=40, count_limit=COUNT_LIMIT
+        )
+        return len(groups), len(cards["records"])
+
+    for name, func, as_user in (
+        ("desk list", desk_list, user),
+        ("desk kanban", desk_kanban, user),
+        ("desk late", desk_late, user),
+        ("tickets list", tickets_list, ctx["agent_user_id"]),
+        ("tickets kanban", tickets_kanban, ctx["agent_user_id"]),
+    ):
+        measure(registry, func, as_user)  # warm (views, caches), as a user reopening the desk
+        _result, seconds, queries = measure(registry, func, as_user)
         figures[name] = (seconds, queries)
+    with registry.cursor() as cr:
+        cr.execute("SELECT count(*) FROM oms_ticket")
+        figures["tickets"] = cr.fetchone()[0]
 
     admin = ctx["admin_id"]
     scans = {
@@ -322,6 +365,10 @@ def main():
                 env, "scale_desk", groups="oms_ecommerce.group_oms_manager,stock.group_stock_user"
             )
             ctx["desk_user_id"] = desk.id
+            agent = env["res.users"].search([("login", "=", "scale_agent")]) or new_test_user(
+                env, "scale_agent", groups="oms_ecommerce.group_oms_service"
+            )
+            ctx["agent_user_id"] = agent.id
             env["oms.channel"].browse(ctx["channel_id"]).invoice_policy = "confirmed"
         tag = f"s{int(time.time())}"
 
@@ -341,6 +388,10 @@ def main():
             seconds, queries = figures["intake"]
             common.say(f"  intake, one order per call     {1000 * seconds:7.1f} ms/order, {queries:.1f} queries/order")
             for name in ("desk list", "desk kanban", "desk late"):
+                seconds, queries = figures[name]
+                common.say(f"  {name + ', first page':<30} {1000 * seconds:7.1f} ms, {queries} queries")
+            common.say(f"  ({figures['tickets']} tickets, 20 % open, read by an agent of customer service)")
+            for name in ("tickets list", "tickets kanban"):
                 seconds, queries = figures[name]
                 common.say(f"  {name + ', first page':<30} {1000 * seconds:7.1f} ms, {queries} queries")
             for name in (
@@ -363,6 +414,7 @@ def main():
             f"ratio {args.sizes[-1]}/{args.sizes[0]}: intake={large['intake'][0] / small['intake'][0]:.2f} "
             f"(goal <= 1.2), desk list={large['desk list'][0] / small['desk list'][0]:.2f}, "
             f"kanban={large['desk kanban'][0] / small['desk kanban'][0]:.2f}, "
+            f"tickets list={large['tickets list'][0] / small['tickets list'][0]:.2f}, "
             f"delay scan={large['delay detection (search)'][0] / small['delay detection (search)'][0]:.2f} "
             f"(for {args.sizes[-1] // args.sizes[0]}x the orders and due)"
         )

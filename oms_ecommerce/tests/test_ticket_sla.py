@@ -42,8 +42,8 @@ class TestTicketSla(OmsCommon):
                 ],
             }
         )
-        cls.lead = new_test_user(cls.env, "oms_lead", groups="oms_ecommerce.group_oms_user", name="Team Lead")
-        cls.agent = new_test_user(cls.env, "oms_sla_agent", groups="oms_ecommerce.group_oms_user", name="Agent")
+        cls.lead = new_test_user(cls.env, "oms_lead", groups="oms_ecommerce.group_oms_service", name="Team Lead")
+        cls.agent = new_test_user(cls.env, "oms_sla_agent", groups="oms_ecommerce.group_oms_service", name="Agent")
         cls.team = cls.env["oms.ticket.team"].create(
             {"name": "SLA Team", "resource_calendar_id": cls.calendar.id, "user_id": cls.lead.id}
         )

@@ -18,7 +18,7 @@ class OmsTicketCommon(OmsCommon):
         cls.agent = new_test_user(
             cls.env,
             "oms_agent",
-            groups="oms_ecommerce.group_oms_user",
+            groups="oms_ecommerce.group_oms_service",
             email="agent@shop.example.com",
             name="Agent Smith",
         )
@@ -191,7 +191,7 @@ class TestCannedReplies(OmsPackingCommon):
         template = self.env["mail.template"].browse(action["context"]["default_template_id"])
         self.assertEqual(template, self.env.ref("oms_ecommerce.mail_template_ticket_where"))
         composer = (
-            self.env["mail.compose.message"].with_user(self.oms_user).with_context(**action["context"]).create({})
+            self.env["mail.compose.message"].with_user(self.oms_service_user).with_context(**action["context"]).create({})
         )
         body = str(composer.body)
         self.assertIn(order.client_order_ref or order.name, body)

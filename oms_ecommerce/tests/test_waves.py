@@ -285,7 +285,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         first, second = self._two_deliveries()
         wave = self.wave(first | second)
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "1")
-        wizard = self.env["oms.wave.print.wizard"].with_user(self.oms_user).create({"batch_id": wave.id})
+        wizard = self.env["oms.wave.print.wizard"].with_user(self.oms_warehouse_user).create({"batch_id": wave.id})
         self.assertTrue(wizard.background)
         with trap_jobs() as trap:
             action = wizard.action_print()
@@ -300,7 +300,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
             self.assertIn("already being printed by", again["params"]["message"])
             job = self.env["oms.wave.print"].search([("batch_id", "=", wave.id)])
             self.assertEqual(len(job), 1)
-            self.assertEqual((job.state, job.user_id), ("queued", self.oms_user))
+            self.assertEqual((job.state, job.user_id), ("queued", self.oms_warehouse_user))
             # One queue job, the first step; the second click enqueued nothing.
             trap.assert_jobs_count(1, only=job._job_build)
             trap.assert_enqueued_job(job._job_build, args=(0,))
@@ -363,7 +363,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         self.assertLess(first_slip, second_slip)
         message = wave.message_ids[0]
         self.assertIn(job.attachment_id, message.attachment_ids)
-        self.assertIn(self.oms_user.partner_id, message.partner_ids)
+        self.assertIn(self.oms_warehouse_user.partner_id, message.partner_ids)
         self.assertIn("2 deliveries printed", message.body)
         self.assertTrue(first.oms_label_printed_at and second.oms_slip_printed_at)
         # Done: a new click starts a new job.
@@ -383,12 +383,12 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         first, second = self._two_deliveries()
         wave = self.wave(first | second)
         with trap_jobs() as trap:
-            job, _created = self.env["oms.wave.print"].with_user(self.oms_user)._request(wave)
+            job, _created = self.env["oms.wave.print"].with_user(self.oms_warehouse_user)._request(wave)
             wave.with_context(force_report_rendering=True)._oms_wave_pdf()  # printed meanwhile, by hand
             self._perform(trap.enqueued_jobs)
         self.assertEqual(job.state, "failed")
         self.assertIn("Nothing to print in wave", job.error)
-        self.assertIn(self.oms_user.partner_id, wave.message_ids[0].partner_ids)
+        self.assertIn(self.oms_warehouse_user.partner_id, wave.message_ids[0].partner_ids)
 
     def test_a_long_slip_keeps_its_pages_together(self):
         products = self.env["product.product"].create(
@@ -445,7 +445,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         express_wave = self.wave(express)
         for picking in cod | paid | express:
             self.ship(picking)
-        handover = self.env["oms.handover"].with_user(self.oms_user).create({"carrier_id": self.carrier.id})
+        handover = self.env["oms.handover"].with_user(self.oms_warehouse_user).create({"carrier_id": self.carrier.id})
         self.assertEqual(handover.picking_ids, cod | paid, "the carrier's shipped deliveries not handed over yet")
         handover.picking_ids |= express  # another carrier's parcel added by hand stays out
         action = handover.action_hand_over()
