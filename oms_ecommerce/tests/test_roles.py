@@ -165,7 +165,7 @@ class TestRoles(OmsWaveCommon):
         self.assertNotEqual(desk_view, action["views"][0][0])
         # A canned reply is composed and sent as the agent.
         action = ticket.action_canned_reply()
-        composer = self.env["mail.compose.message"].with_user(self.agent).with_context(action["context"]).create({})
+        composer = self.env["mail.compose.message"].with_user(self.agent).with_context(**action["context"]).create({})
         composer._action_send_mail()
         self.assertTrue(ticket.first_response_at)
         # Nothing of the order or its delivery changes at their hand, and no stock right at all.
