@@ -191,7 +191,10 @@ class TestCannedReplies(OmsPackingCommon):
         template = self.env["mail.template"].browse(action["context"]["default_template_id"])
         self.assertEqual(template, self.env.ref("oms_ecommerce.mail_template_ticket_where"))
         composer = (
-            self.env["mail.compose.message"].with_user(self.oms_service_user).with_context(**action["context"]).create({})
+            self.env["mail.compose.message"]
+            .with_user(self.oms_service_user)
+            .with_context(**action["context"])
+            .create({})
         )
         body = str(composer.body)
         self.assertIn(order.client_order_ref or order.name, body)
