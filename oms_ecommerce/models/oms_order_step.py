@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 STEPS = [
     ("received", "Received"),
@@ -69,18 +69,18 @@ class OmsOrderStep(models.Model):
         for step in self.filtered(lambda s: s.notification in ("pending", "waiting")):
             channel = step.order_id.oms_channel_id
             if step.step not in NOTIFIED_STEPS or not channel[f"notify_{step.step}"]:
-                step.write({"notification": "off", "notification_note": _("Not notified on this channel.")})
+                step.write({"notification": "off", "notification_note": self.env._("Not notified on this channel.")})
             elif step.step == "shipped" and step.order_id._oms_waits_for_tracking():
                 step.notification = "waiting"
             elif not step.order_id.oms_notify_partner_id:
-                step.write({"notification": "off", "notification_note": _("No customer email to notify.")})
+                step.write({"notification": "off", "notification_note": self.env._("No customer email to notify.")})
             else:
                 to_send |= step
         for step_name in set(to_send.mapped("step")):
             steps = to_send.filtered(lambda s, name=step_name: s.step == name)
             template = self.env.ref(f"oms_ecommerce.mail_template_oms_{step_name}", raise_if_not_found=False)
             if not template:
-                steps.write({"notification": "off", "notification_note": _("The email template was deleted.")})
+                steps.write({"notification": "off", "notification_note": self.env._("The email template was deleted.")})
                 continue
             steps._oms_post(template)
         return True
