@@ -1,7 +1,7 @@
 import re
 from email.utils import formataddr
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -55,7 +55,9 @@ class SaleOrder(models.Model):
     oms_external_id = fields.Char(
         string="Channel Order ID", readonly=True, copy=False, help="The order's id in the channel."
     )
-    oms_intake_id = fields.Many2one("oms.intake", string="Intake", readonly=True, copy=False, groups=INTERNAL)
+    oms_intake_id = fields.Many2one(
+        "oms.intake", string="Intake", readonly=True, copy=False, groups=INTERNAL, check_company=True
+    )
     oms_placed_at = fields.Datetime(string="Placed At", readonly=True, copy=False)
     oms_step = fields.Selection(
         STEPS,
@@ -263,7 +265,7 @@ class SaleOrder(models.Model):
         guarded = SYSTEM_FIELDS.intersection(vals)
         if guarded and not self.env.su:
             raise AccessError(
-                _(
+                self.env._(
                     "%(fields)s of an order are kept by the order desk's actions, not written by hand: use the "
                     "order's buttons (or the channel API).",
                     fields=", ".join(self._fields[name].string for name in sorted(guarded)),
@@ -364,13 +366,13 @@ class SaleOrder(models.Model):
         for order in self:
             if order._oms_is_shipped():
                 raise UserError(
-                    _("Order %(order)s has already shipped and can no longer be cancelled.", order=order.name)
+                    self.env._("Order %(order)s has already shipped and can no longer be cancelled.", order=order.name)
                 )
         to_cancel = self.filtered(lambda o: o.state != "cancel")
         to_cancel.with_context(oms_keep_platform_refunds=True).action_cancel()
         for order in to_cancel:
             order.message_post(
-                body=_("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name)
+                body=self.env._("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name)
             )
         return True
 
