@@ -130,8 +130,7 @@ class OmsPayout(models.Model):
         string="Import in Progress",
         compute="_compute_import_progress_id",
         help="The background import of this payout's file, while its lines are created and matched.",
-        check_company=True,
-    )
+    )  # no check_company: the company check at create would compute (and cache) it before the import starts
     import_progress = fields.Integer(string="Imported (%)", compute="_compute_import_progress_id")
 
     # NULLS NOT DISTINCT (PostgreSQL 15): one of channel_id and carrier_id is always empty, and a plain UNIQUE
