@@ -384,7 +384,7 @@ class OmsIntake(models.Model):
             concurrent transaction, which this transaction cannot read
         """
         if not self.env.context.get("oms_notify_in_background"):
-            # A channel waits for the answer: the "received" email is composed by the step-email cron
+            # A channel waits for the answer: the "received" email is composed by a queue job
             # right after, not inside the request.
             return self.with_context(oms_notify_in_background=True)._process()
         concurrent = {}

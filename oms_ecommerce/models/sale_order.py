@@ -289,7 +289,7 @@ class SaleOrder(models.Model):
         """Confirm; for the channel orders, set-based: one lock, the reminders removed in one go, and the
         steps reached (confirmed, then processing when the stock rules reserved at once) recorded together
         at the end, once per order and step. The customer's confirmation email is composed by the
-        step-email cron right after the transaction (see ``oms.order.step._oms_notify_soon``): whoever
+        step-email queue jobs right after the transaction (see ``oms.order.step._oms_notify_soon``): whoever
         confirms does not wait for it."""
         channel_orders = self.filtered("oms_channel_id")
         if not channel_orders:

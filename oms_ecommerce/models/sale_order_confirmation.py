@@ -121,7 +121,7 @@ class SaleOrder(models.Model):
         """Confirm the orders of ``self`` that are still to confirm. :return: the orders confirmed"""
         todo = self._oms_to_confirm()
         if background_notify:
-            # Many orders at once: the step emails are composed by their scheduled action, right after.
+            # Many orders at once: the step emails are composed by queue jobs, right after.
             todo = todo.with_context(oms_notify_in_background=True)
         return todo._oms_confirm_safely()
 
