@@ -386,7 +386,9 @@ class OmsIntake(models.Model):
         if not self.env.context.get("oms_notify_in_background"):
             # A channel waits for the answer: the "received" email is composed by a queue job
             # right after, not inside the request.
-            return self.with_context(oms_notify_in_background=True)._process()
+            concurrent = self.with_context(oms_notify_in_background=True)._process()
+            self.env["oms.order.step"]._oms_enqueue_gathered()
+            return concurrent
         concurrent = {}
         created = self.env["sale.order"]
         for intake in self:

@@ -23,6 +23,9 @@ STEPS = [
 NOTIFIED_STEPS = ("received", "confirmed", "packed", "shipped", "delivered", "delayed", "cancelled")
 # Steps whose emails one queue job composes (each template rendered once for all of them).
 NOTIFY_CHUNK = 100
+# Where the steps to email of a bulk operation are gathered until it ends (``cr.cache``: one per transaction,
+# kept through savepoints).
+NOTIFY_GATHERED = "oms_ecommerce.step_emails_to_enqueue"
 
 
 class OmsOrderStep(models.Model):
@@ -59,8 +62,18 @@ class OmsOrderStep(models.Model):
         that confirming hundreds of orders does not wait for their emails."""
         if not self.env.context.get("oms_notify_in_background"):
             return self._oms_notify()
-        self._oms_to_email()._oms_enqueue_notify()
+        # base.automation calls this once per step: the steps of the operation are gathered, then enqueued
+        # together where the operation ends (``_oms_enqueue_gathered``).
+        self.env.cr.cache.setdefault(NOTIFY_GATHERED, set()).update(self.ids)
         return True
+
+    @api.model
+    def _oms_enqueue_gathered(self):
+        """Enqueue the emails of the steps ``_oms_notify_soon`` gathered in this transaction (called where a bulk
+        operation that sets ``oms_notify_in_background`` ends: the intake's processing, the confirmation)."""
+        ids = self.env.cr.cache.pop(NOTIFY_GATHERED, ())
+        steps = self.browse(sorted(ids)).exists()  # a step rolled back with its savepoint is gone
+        steps.filtered(lambda s: s.notification == "pending")._oms_enqueue_notify()
 
     def _oms_enqueue_notify(self):
         """One queue job per ``NOTIFY_CHUNK`` steps of ``self``. The identity key (the job's method and steps)
@@ -82,7 +95,7 @@ class OmsOrderStep(models.Model):
 
         :return: how many emails were composed
         """
-        steps = self.exists()
+        steps = self.sudo().exists()  # the system's records, whoever enqueued the job (as the step automation)
         if not steps:
             return 0
         try:

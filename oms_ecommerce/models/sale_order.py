@@ -300,6 +300,7 @@ class SaleOrder(models.Model):
         # The stock rules may reserve at once; the step of these orders is recorded below, not there.
         res = super(SaleOrder, self.with_context(oms_confirming_ids=confirming))._action_confirm()
         channel_orders.with_context(oms_notify_in_background=True)._oms_reach_steps(before=["confirmed"], locked=True)
+        self.env["oms.order.step"]._oms_enqueue_gathered()
         # Last: deleting records empties the ORM's cache, whatever was read before would be read again.
         channel_orders.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
         return res
