@@ -166,7 +166,7 @@ class TestCustomerLanguages(HttpCase, OmsReturnsCommon):
         self.assertEqual(status, 201, body)
         order = self.env["sale.order"].browse(body["id"])
         jobs = self.env["queue.job"].search([("method_name", "=", "_oms_job_notify"), ("state", "=", "pending")])
-        job = jobs.filtered(lambda j: j.records.order_id == order)
+        job = jobs.filtered(lambda j: j.records.exists().order_id == order)  # a demo job may name a deleted step
         self.assertEqual(len(job), 1, "the step's email waits for its job")
         self.assertEqual(job.records.env.lang, "de_DE", "the job runs in the context it was enqueued with")
         self.assertEqual(self.run_step_email_jobs(), 1)
