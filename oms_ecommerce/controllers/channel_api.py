@@ -3,7 +3,7 @@
 import json
 import logging
 
-from odoo import _, fields, http
+from odoo import fields, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -110,9 +110,11 @@ class OmsChannelApi(http.Controller):
                 request.httprequest.remote_addr,
             )
             message = (
-                _("X-OMS-Timestamp is more than five minutes away from the server's clock: sign the request again.")
+                request.env._(
+                    "X-OMS-Timestamp is more than five minutes away from the server's clock: sign the request again."
+                )
                 if problem == "stale_request"
-                else _(
+                else request.env._(
                     "Missing or wrong signature: send X-OMS-Timestamp and X-OMS-Signature: v2=<hex HMAC-SHA256 of "
                     "timestamp, method, path and body> (API.md, Authentication)."
                 )
@@ -171,7 +173,7 @@ class OmsChannelApi(http.Controller):
             intake = env["oms.intake"]._store(env["oms.channel"].browse(channel_id), [body], source=source)
             intake._set_error(
                 "mapping_error",
-                _(
+                request.env._(
                     "An unexpected server error interrupted the processing of this body; it is kept here. Retry it "
                     "once the cause is fixed (the server log has the details), or report it to your Odoo partner."
                 ),
@@ -195,7 +197,7 @@ class OmsChannelApi(http.Controller):
                 "status": "method_not_allowed",
                 "error": {
                     "code": "method_not_allowed",
-                    "message": _(
+                    "message": request.env._(
                         "%(method)s is not allowed here: use %(allowed)s.", method=method, allowed=", ".join(allowed)
                     ),
                 },
@@ -244,19 +246,21 @@ class OmsChannelApi(http.Controller):
         try:
             data = json.loads(body.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            message = _("The body is not UTF-8 text (byte %(position)s): send the JSON in UTF-8.", position=exc.start)
+            message = request.env._(
+                "The body is not UTF-8 text (byte %(position)s): send the JSON in UTF-8.", position=exc.start
+            )
             return self._invalid_batch(Intake, channel, body, "", message)
         except (ValueError, RecursionError) as exc:
-            message = _(
+            message = request.env._(
                 "The body is not valid JSON: %(error)s", error=exc if isinstance(exc, ValueError) else "too deep"
             )
             return self._invalid_batch(Intake, channel, body, "", storable(str(message)))
         orders = data.get("orders") if isinstance(data, dict) else None
         if not isinstance(orders, list) or not orders:
-            message = _('The body must be {"orders": [ … ]} with at least one order.')
+            message = request.env._('The body must be {"orders": [ … ]} with at least one order.')
             return self._invalid_batch(Intake, channel, body, "orders", message)
         if len(orders) > MAX_BATCH:
-            message = _(
+            message = request.env._(
                 "A batch holds at most %(max)s orders; this one has %(count)s: split it.",
                 max=MAX_BATCH,
                 count=len(orders),
@@ -370,7 +374,9 @@ class OmsChannelApi(http.Controller):
                     raise ValueError
                 at = parse_datetime(data["at"])
         except (ValueError, RecursionError):
-            message = _('The body must be {} or {"at": "<ISO 8601 date-time>"}, e.g. {"at": "2026-11-29T15:30:00Z"}.')
+            message = request.env._(
+                'The body must be {} or {"at": "<ISO 8601 date-time>"}, e.g. {"at": "2026-11-29T15:30:00Z"}.'
+            )
             return _json(
                 {"status": "invalid", "error": {"code": "invalid_payload", "field": "at", "message": message}}, 400
             )

@@ -10,7 +10,6 @@ does not retry (and eventually disable) the webhook.
 import logging
 import re
 
-from odoo import _
 from odoo.http import request
 
 from ..tools import webhooks, woocommerce
@@ -58,7 +57,7 @@ class OmsPlatformWebhooks(OmsChannelApi):
                 channel.platform,
                 request.httprequest.remote_addr,
             )
-            message = _(
+            message = request.env._(
                 "Missing or wrong signature: %(header)s must be the base64 HMAC-SHA256 of the body with the "
                 "channel's secret.",
                 header=names["signature"],

@@ -21,6 +21,7 @@ class AccountMove(models.Model):
         copy=False,
         ondelete="restrict",
         help="The channel on which the refund of this credit note was made.",
+        check_company=True,
     )
 
     _oms_platform_refund_uniq = models.Constraint(

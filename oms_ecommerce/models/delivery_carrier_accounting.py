@@ -8,19 +8,24 @@ class DeliveryCarrier(models.Model):
     _inherit = "delivery.carrier"
 
     oms_cod_partner_id = fields.Many2one(
-        "res.partner", string="COD Remitter", help="The courier company that remits the cash it collects."
+        "res.partner",
+        string="COD Remitter",
+        help="The courier company that remits the cash it collects.",
+        check_company=True,
     )
     oms_fee_account_id = fields.Many2one(
         "account.account",
         string="COD Fee Account",
         domain="[('account_type', 'in', ('expense', 'expense_direct_cost'))]",
         help="Expense account of the fee the courier keeps from its COD remittances.",
+        check_company=True,
     )
     oms_clearing_account_id = fields.Many2one(
         "account.account",
         string="COD Clearing Account",
         domain="[('reconcile', '=', True), ('account_type', '=', 'asset_current')]",
         help="Reconcilable account where a COD remittance waits until the money reaches the bank.",
+        check_company=True,
     )
 
     @api.constrains("oms_clearing_account_id")

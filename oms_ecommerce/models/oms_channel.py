@@ -4,7 +4,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools import signing, webhooks
@@ -103,6 +103,7 @@ class OmsChannel(models.Model):
         default=lambda self: self.env.user,
         domain=[("share", "=", False)],
         tracking=True,
+        check_company=True,
     )
     lang = fields.Selection(
         selection="_get_lang_selection",
@@ -249,7 +250,7 @@ class OmsChannel(models.Model):
         for channel in self:
             if not CODE_RE.match(channel.code or ""):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The code “%(code)s” is not URL-safe: use letters, digits, '-' and '_' "
                         "only (at most 64 characters).",
                         code=channel.code,
@@ -261,7 +262,9 @@ class OmsChannel(models.Model):
         for channel in self:
             if channel.pricelist_id and channel.pricelist_id.currency_id != channel.currency_id:
                 raise ValidationError(
-                    _("The currency of channel %(channel)s must be its pricelist's currency.", channel=channel.name)
+                    self.env._(
+                        "The currency of channel %(channel)s must be its pricelist's currency.", channel=channel.name
+                    )
                 )
 
     def _has_field_access(self, field, operation):
@@ -341,7 +344,9 @@ class OmsChannel(models.Model):
         self.ensure_one()
         self._check_secret_manager()
         if self.secret_shown:
-            raise UserError(_("The secret of %(channel)s was already shown: regenerate it.", channel=self.name))
+            raise UserError(
+                self.env._("The secret of %(channel)s was already shown: regenerate it.", channel=self.name)
+            )
         return self._secret_wizard(self.sudo().secret)
 
     def action_regenerate_secret(self):
@@ -350,7 +355,7 @@ class OmsChannel(models.Model):
         self._check_secret_manager()
         secret = _new_secret()
         self.sudo().secret = secret
-        self.message_post(body=_("The API secret was regenerated; the previous one no longer works."))
+        self.message_post(body=self.env._("The API secret was regenerated; the previous one no longer works."))
         return self._secret_wizard(secret)
 
     def action_set_secret(self):
@@ -359,7 +364,7 @@ class OmsChannel(models.Model):
         self._check_secret_manager()
         return window_action(
             self.env["oms.channel.secret.set"],
-            _("Secret of %(channel)s", channel=self.name),
+            self.env._("Secret of %(channel)s", channel=self.name),
             target="new",
             context={"default_channel_id": self.id},
         )
@@ -367,12 +372,12 @@ class OmsChannel(models.Model):
     def _check_secret_manager(self):
         self.check_access("write")
         if not self.env.user.has_group("oms_ecommerce.group_oms_manager"):
-            raise AccessError(_("Only an OMS manager can see or regenerate a channel secret."))
+            raise AccessError(self.env._("Only an OMS manager can see or regenerate a channel secret."))
 
     def _secret_wizard(self, secret):
         self.sudo().secret_shown = True
         wizard = self.env["oms.channel.secret"].create({"channel_id": self.id, "secret": secret})
-        return window_action(wizard, _("API secret of %(channel)s", channel=self.name), target="new")
+        return window_action(wizard, self.env._("API secret of %(channel)s", channel=self.name), target="new")
 
     def action_view_orders(self):
         self.ensure_one()

@@ -23,6 +23,7 @@ class OmsDeal(models.Model):
     """A deal announced by email to the customers who asked for deals, once per customer."""
 
     _name = "oms.deal"
+    _check_company_auto = True
     _description = "Deal Notification"
     _inherit = ["mail.thread"]
     _order = "send_at desc, id desc"
@@ -33,7 +34,10 @@ class OmsDeal(models.Model):
     valid_from = fields.Date(tracking=True)
     valid_until = fields.Date(tracking=True)
     channel_ids = fields.Many2many(
-        "oms.channel", string="Channels", help="Customers of these channels; all when empty."
+        "oms.channel",
+        string="Channels",
+        help="Customers of these channels; all when empty.",
+        check_company=True,
     )
     country_ids = fields.Many2many(
         "res.country", string="Countries", help="Customers in these countries; all when empty."

@@ -10,7 +10,7 @@ from hashlib import sha256
 
 import psycopg2.errors
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 
@@ -86,6 +86,7 @@ class IntakeMappingError(Exception):
 
 class OmsIntake(models.Model):
     _name = "oms.intake"
+    _check_company_auto = True
     _description = "Order Intake"
     _inherit = ["mail.thread"]
     _order = "id desc"
@@ -137,7 +138,9 @@ class OmsIntake(models.Model):
     error_code = fields.Selection(ERROR_CODES, readonly=True, tracking=True)
     error_field = fields.Char(readonly=True, help="The payload field that is wrong.")
     error_message = fields.Text(readonly=True)
-    order_id = fields.Many2one("sale.order", readonly=True, index="btree_not_null", ondelete="set null")
+    order_id = fields.Many2one(
+        "sale.order", readonly=True, index="btree_not_null", ondelete="set null", check_company=True
+    )
     order_ref = fields.Char(
         string="Order Reference", readonly=True, help="Name of the order this intake created or duplicates."
     )
@@ -187,7 +190,7 @@ class OmsIntake(models.Model):
     @api.depends("channel_id.code", "external_id")
     def _compute_display_name(self):
         for intake in self:
-            intake.display_name = f"{intake.channel_id.code or ''}/{intake.external_id or _('?')}"
+            intake.display_name = f"{intake.channel_id.code or ''}/{intake.external_id or self.env._('?')}"
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -198,7 +201,7 @@ class OmsIntake(models.Model):
                 )
                 if decided:
                     raise AccessError(
-                        _(
+                        self.env._(
                             "%(fields)s of an intake are decided when it is processed, not given when it is created.",
                             fields=", ".join(self._fields[name].string for name in sorted(decided)),
                         )
@@ -209,7 +212,7 @@ class OmsIntake(models.Model):
         guarded = PROCESSING_FIELDS.intersection(vals)
         if guarded and not self.env.su and not _PROCESSING.get():
             raise AccessError(
-                _(
+                self.env._(
                     "%(fields)s of an intake change only when it is processed: correct the payload of an intake "
                     "in error, then retry it.",
                     fields=", ".join(self._fields[name].string for name in sorted(guarded)),
@@ -217,9 +220,11 @@ class OmsIntake(models.Model):
             )
         if "payload" in vals:
             if any(intake.state not in ("error", "pending") for intake in self):
-                raise UserError(_("Only the payload of an intake in error can be corrected."))
+                raise UserError(self.env._("Only the payload of an intake in error can be corrected."))
             if vals["payload"] and text_problem(vals["payload"]):
-                raise UserError(_("The payload %(problem)s: remove it.", problem=text_problem(vals["payload"])))
+                raise UserError(
+                    self.env._("The payload %(problem)s: remove it.", problem=text_problem(vals["payload"]))
+                )
             if "payload_undecodable" not in vals and any(self.mapped("payload_undecodable")):
                 # The desk typed a corrected body: it is text now; the bytes first received stay in Raw Body.
                 self.sudo().payload_undecodable = False
@@ -330,7 +335,7 @@ class OmsIntake(models.Model):
         """Process again the intake records in error (after the master data or payload was fixed)."""
         to_retry = self.filtered(lambda i: i.state in ("error", "pending"))
         if not to_retry:
-            raise UserError(_("Only intake records in error or pending can be retried."))
+            raise UserError(self.env._("Only intake records in error or pending can be retried."))
         with to_retry._oms_processing():
             to_retry._process()
         done = to_retry.filtered(lambda i: i.state in ("done", "duplicate"))
@@ -341,7 +346,7 @@ class OmsIntake(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success" if done == to_retry else "warning",
-                "message": _(
+                "message": self.env._(
                     "%(done)s of %(total)s intake records processed; %(error)s still in error.",
                     done=len(done),
                     total=len(to_retry),
@@ -375,9 +380,11 @@ class OmsIntake(models.Model):
             concurrent transaction, which this transaction cannot read
         """
         if not self.env.context.get("oms_notify_in_background"):
-            # A channel waits for the answer: the "received" email is composed by the step-email cron
+            # A channel waits for the answer: the "received" email is composed by a queue job
             # right after, not inside the request.
-            return self.with_context(oms_notify_in_background=True)._process()
+            concurrent = self.with_context(oms_notify_in_background=True)._process()
+            self.env["oms.order.step"]._oms_enqueue_gathered()
+            return concurrent
         concurrent = {}
         created = self.env["sale.order"]
         for intake in self:
@@ -401,8 +408,10 @@ class OmsIntake(models.Model):
         try:
             data = (webhooks.loads if self.webhook_topic else json.loads)(self.payload or "")
         except (ValueError, RecursionError) as exc:
-            message = str(exc) if isinstance(exc, ValueError) else _("nested too deep")
-            self._set_error("invalid_payload", _("The body is not valid JSON: %(error)s", error=storable(message)), "")
+            message = str(exc) if isinstance(exc, ValueError) else self.env._("nested too deep")
+            self._set_error(
+                "invalid_payload", self.env._("The body is not valid JSON: %(error)s", error=storable(message)), ""
+            )
             return None, None
         if self.webhook_topic:
             data = self._process_webhook(data)
@@ -456,7 +465,7 @@ class OmsIntake(models.Model):
             concurrent[self.id] = self._set_duplicate_of_concurrent(channel, external_id)
             return SaleOrder
         except (UserError, ValidationError) as exc:
-            self._set_error("mapping_error", _("Odoo refused the order: %(error)s", error=exc.args[0]))
+            self._set_error("mapping_error", self.env._("Odoo refused the order: %(error)s", error=exc.args[0]))
             return SaleOrder
         except CONCURRENCY_ERRORS:
             raise  # Odoo retries the whole request
@@ -464,7 +473,7 @@ class OmsIntake(models.Model):
             _logger.exception("OMS intake %s: unexpected error while creating the order", self.id)
             self._set_error(
                 "mapping_error",
-                _(
+                self.env._(
                     "Unexpected error while creating the order (%(error)s). The payload is kept: "
                     "retry once the cause is fixed, or report this message to your Odoo partner.",
                     error=repr(exc),
@@ -489,7 +498,9 @@ class OmsIntake(models.Model):
             _logger.exception("OMS intake: confirmation policy failed for orders %s", orders.ids)
             for order in orders:
                 order._message_log(
-                    body=_("The channel's confirmation policy could not be applied: confirm this order by hand.")
+                    body=self.env._(
+                        "The channel's confirmation policy could not be applied: confirm this order by hand."
+                    )
                 )
 
     def _undecodable_message(self):
@@ -498,13 +509,13 @@ class OmsIntake(models.Model):
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return _(
+            return self.env._(
                 "The body is not UTF-8 text (byte 0x%(byte)s at position %(position)s): send the JSON encoded "
                 "in UTF-8. The bytes received are kept in Raw Body.",
                 byte=raw[exc.start : exc.start + 1].hex(),
                 position=exc.start,
             )
-        return _(
+        return self.env._(
             "The body holds a NUL byte at position %(position)s, which JSON does not allow: send the JSON "
             "without it (escape it as \\u0000 inside a string if it is data). The bytes are kept in Raw Body.",
             position=raw.index(b"\x00"),
@@ -537,7 +548,7 @@ class OmsIntake(models.Model):
     def _set_error(self, code, message, field=None):
         self._set_outcome(
             "error",
-            message=_("Intake failed (%(code)s): %(message)s", code=code, message=message),
+            message=self.env._("Intake failed (%(code)s): %(message)s", code=code, message=message),
             notify=True,
             error_code=code,
             error_message=message,
@@ -548,12 +559,12 @@ class OmsIntake(models.Model):
         self._set_outcome(
             "duplicate",
             order,
-            _("Duplicate: order %(order)s already exists for this external id.", order=order.name),
+            self.env._("Duplicate: order %(order)s already exists for this external id.", order=order.name),
             notify=True,
         )
 
     def _set_done(self, order, data):
-        self._set_outcome("done", order, _("Order %(order)s created.", order=order.name))
+        self._set_outcome("done", order, self.env._("Order %(order)s created.", order=order.name))
         # Earlier attempts of the same order that failed are superseded by this one.
         superseded = self.search(
             [
@@ -566,7 +577,7 @@ class OmsIntake(models.Model):
         )
         superseded.write({"state": "duplicate", "order_id": order.id, "order_ref": order.name})
         order._message_log(
-            body=_(
+            body=self.env._(
                 "Order received from channel %(channel)s (external id %(external_id)s) through intake %(intake)s.",
                 channel=self.channel_id.name,
                 external_id=self.external_id,
@@ -601,7 +612,7 @@ class OmsIntake(models.Model):
             order_id, order_name = cr.fetchone() or (None, None)
         self._set_outcome(
             "duplicate",
-            message=_(
+            message=self.env._(
                 "Duplicate: order %(order)s was created by a concurrent delivery of the same order.", order=order_name
             ),
             notify=True,

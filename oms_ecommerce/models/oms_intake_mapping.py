@@ -1,7 +1,7 @@
 """How an intake's payload becomes ``sale.order`` values: the channel's pricelist, countries, products and
 carrier mapped, one ``_prepare_*`` hook per part so that a glue module extends a line without copying the rest."""
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import float_compare, float_is_zero, float_round
 
 from ..tools.payload import IntakeInvalid, parse_datetime
@@ -105,7 +105,7 @@ class OmsIntake(models.Model):
             if not carrier:
                 raise IntakeMappingError(
                     "mapping_error",
-                    _(
+                    self.env._(
                         "Shipping method “%(method)s” has no carrier on channel %(channel)s: map it "
                         "under the channel's Shipping Methods (or set a default carrier), then retry.",
                         method=shipping["method"],
@@ -130,7 +130,7 @@ class OmsIntake(models.Model):
         ):
             raise IntakeInvalid(
                 field,
-                _(
+                self.env._(
                     "%(field)s is %(quantity)s, but %(product)s is counted in steps of %(step)s %(unit)s: send a "
                     "quantity greater than 0 in those steps.",
                     field=field,
@@ -150,12 +150,13 @@ class OmsIntake(models.Model):
         currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
         if not currency:
             raise IntakeMappingError(
-                "unknown_currency", _("Currency “%(code)s” does not exist in Odoo: send an ISO 4217 code.", code=code)
+                "unknown_currency",
+                self.env._("Currency “%(code)s” does not exist in Odoo: send an ISO 4217 code.", code=code),
             )
         if not currency.active:
             raise IntakeMappingError(
                 "unknown_currency",
-                _(
+                self.env._(
                     "Currency %(code)s is not active: activate it in Accounting > Configuration > "
                     "Currencies, then retry.",
                     code=code,
@@ -171,7 +172,7 @@ class OmsIntake(models.Model):
         if not pricelist:
             raise IntakeMappingError(
                 "unknown_currency",
-                _(
+                self.env._(
                     "Channel %(channel)s sells in %(channel_currency)s and Odoo has no pricelist in "
                     "%(code)s: create a pricelist in %(code)s, then retry.",
                     channel=channel.name,
@@ -194,7 +195,7 @@ class OmsIntake(models.Model):
         if missing:
             raise IntakeMappingError(
                 "unknown_country",
-                _(
+                self.env._(
                     "Unknown country code %(codes)s: use ISO 3166-1 alpha-2 codes such as US or DE.",
                     codes=", ".join(missing),
                 ),
@@ -218,7 +219,7 @@ class OmsIntake(models.Model):
         if unknown:
             raise IntakeMappingError(
                 "unknown_sku",
-                _(
+                self.env._(
                     "No product has the internal reference or barcode %(skus)s: create the product or "
                     "set its internal reference to the channel's SKU, then retry.",
                     skus=", ".join(unknown),
@@ -228,7 +229,7 @@ class OmsIntake(models.Model):
         if inactive:
             raise IntakeMappingError(
                 "inactive_product",
-                _(
+                self.env._(
                     "The product of SKU %(skus)s is archived or cannot be sold: restore it (or tick "
                     "“Sales”), then retry.",
                     skus=", ".join(inactive),

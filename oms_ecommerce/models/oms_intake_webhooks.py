@@ -3,7 +3,7 @@ shape, then processed like an API order) or applies to an existing one (edits, c
 
 import logging
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools import shopify, webhooks
@@ -34,14 +34,14 @@ class OmsIntake(models.Model):
         except IntakeMappingError as exc:
             self._set_error(exc.code, exc.message)
         except (UserError, ValidationError) as exc:
-            self._set_error("mapping_error", _("Odoo refused the change: %(error)s", error=exc.args[0]))
+            self._set_error("mapping_error", self.env._("Odoo refused the change: %(error)s", error=exc.args[0]))
         except CONCURRENCY_ERRORS:
             raise
         except Exception as exc:  # a bug must not lose the body: keep it in error, with the reason
             _logger.exception("OMS intake %s: unexpected error while applying a webhook", self.id)
             self._set_error(
                 "mapping_error",
-                _(
+                self.env._(
                     "Unexpected error while applying the webhook (%(error)s). The body is kept: retry once the "
                     "cause is fixed, or report this message to your Odoo partner.",
                     error=repr(exc),
@@ -54,7 +54,7 @@ class OmsIntake(models.Model):
         mapper = PLATFORM_MAPPERS.get(self.channel_id.platform)
         if not mapper:
             raise IntakeInvalid(
-                "", _("Channel %(channel)s does not take platform webhooks.", channel=self.channel_id.name)
+                "", self.env._("Channel %(channel)s does not take platform webhooks.", channel=self.channel_id.name)
             )
         return mapper
 
@@ -83,16 +83,18 @@ class OmsIntake(models.Model):
             if not order:
                 raise IntakeMappingError(
                     "mapping_error",
-                    _("The refund's order %(order)s has not been received yet: retry once it is.", order=external_id),
+                    self.env._(
+                        "The refund's order %(order)s has not been received yet: retry once it is.", order=external_id
+                    ),
                 )
             summary = order._oms_record_platform_refund(shopify.refund(data))
-            self._set_applied(order, summary or _("Refund recorded on order %(order)s.", order=order.name))
+            self._set_applied(order, summary or self.env._("Refund recorded on order %(order)s.", order=order.name))
             return None
         cancelled = mapper.is_cancelled(data, topic)
         if topic == "order.deleted":
             if order:
                 order._oms_platform_cancel()
-                self._set_applied(order, _("The channel deleted order %(order)s.", order=order.name))
+                self._set_applied(order, self.env._("The channel deleted order %(order)s.", order=order.name))
             else:
                 pending = self.search(
                     [
@@ -103,7 +105,7 @@ class OmsIntake(models.Model):
                     ]
                 )
                 pending.write({"cancel_requested": True})
-                self._set_applied(order, _("The channel deleted this order before it was created."))
+                self._set_applied(order, self.env._("The channel deleted this order before it was created."))
             return None
         if order:
             if version and order.oms_platform_version and version < order.oms_platform_version:
@@ -126,14 +128,14 @@ class OmsIntake(models.Model):
 
     def _set_applied(self, order, summary):
         """A webhook body applied to an existing order (or to none: a deletion of an order never created)."""
-        self._set_outcome("done", order, summary or _("Nothing changed on order %(order)s.", order=order.name))
+        self._set_outcome("done", order, summary or self.env._("Nothing changed on order %(order)s.", order=order.name))
 
     def _set_stale(self, order):
         """An older version of the order than the one it was last updated from: kept, not applied."""
         self._set_outcome(
             "stale",
             order,
-            _(
+            self.env._(
                 "Stale: this body is the order as of %(version)s UTC, order %(order)s was already updated from "
                 "the version of %(current)s UTC. Not applied.",
                 version=fields.Datetime.to_string(self.webhook_version),

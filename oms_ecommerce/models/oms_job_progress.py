@@ -47,8 +47,10 @@ class OmsJobProgress(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, index=True, default=lambda self: self.env.company
     )
-    channel_id = fields.Many2one("oms.channel", string="Sales Channel", readonly=True, ondelete="cascade")
-    payout_id = fields.Many2one("oms.payout", string="Payout", readonly=True, ondelete="cascade")
+    channel_id = fields.Many2one(
+        "oms.channel", string="Sales Channel", readonly=True, ondelete="cascade", check_company=True
+    )
+    payout_id = fields.Many2one("oms.payout", string="Payout", readonly=True, ondelete="cascade", check_company=True)
     state = fields.Selection(
         [("running", "Running"), ("done", "Done"), ("failed", "Failed")],
         default="running",
@@ -95,6 +97,10 @@ class OmsJobProgress(models.Model):
         running = Progress.search([("key", "=", key), ("state", "=", "running")], limit=1)
         if running:
             return running, False
+        # The action belongs to the company of what it works on (its jobs run in that company), not the current one.
+        subject = Progress.env["oms.channel"].browse(values.get("channel_id")) or Progress.env["oms.payout"].browse(
+            values.get("payout_id")
+        )
         try:
             with self.env.cr.savepoint():
                 progress = Progress.create(
@@ -104,7 +110,7 @@ class OmsJobProgress(models.Model):
                         "key": key,
                         "total": total,
                         "user_id": self.env.uid,
-                        "company_id": self.env.company.id,
+                        "company_id": (subject.company_id or self.env.company).id,
                         **values,
                     }
                 )

@@ -1,4 +1,9 @@
-from odoo import _, api, fields, models
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import identity_exact
+from odoo.tools import SQL
 
 STEPS = [
     ("received", "Received"),
@@ -16,6 +21,11 @@ STEPS = [
 
 # Steps the customer is emailed about (each can be switched off per channel).
 NOTIFIED_STEPS = ("received", "confirmed", "packed", "shipped", "delivered", "delayed", "cancelled")
+# Steps whose emails one queue job composes (each template rendered once for all of them).
+NOTIFY_CHUNK = 100
+# Where the steps to email of a bulk operation are gathered until it ends (``cr.cache``: one per transaction,
+# kept through savepoints).
+NOTIFY_GATHERED = "oms_ecommerce.step_emails_to_enqueue"
 
 
 class OmsOrderStep(models.Model):
@@ -48,16 +58,78 @@ class OmsOrderStep(models.Model):
     # ------------------------------------------------------------------
     def _oms_notify_soon(self):
         """What the step automation does: email now, or, inside a bulk operation (context key
-        ``oms_notify_in_background``), let the step-email cron compose the emails right after the
-        transaction, so that confirming hundreds of orders does not wait for their emails."""
+        ``oms_notify_in_background``), leave the emails to queue_job jobs run right after the transaction, so
+        that confirming hundreds of orders does not wait for their emails."""
         if not self.env.context.get("oms_notify_in_background"):
             return self._oms_notify()
-        if not self.env.cr.cache.get("oms_notify_cron_triggered"):
-            self.env.cr.cache["oms_notify_cron_triggered"] = True
-            cron = self.env.ref("oms_ecommerce.ir_cron_oms_notify_pending", raise_if_not_found=False)
-            if cron:
-                cron.sudo()._trigger()
+        # base.automation calls this once per step: the steps of the operation are gathered, then enqueued
+        # together where the operation ends (``_oms_enqueue_gathered``).
+        self.env.cr.cache.setdefault(NOTIFY_GATHERED, set()).update(self.ids)
         return True
+
+    @api.model
+    def _oms_enqueue_gathered(self):
+        """Enqueue the emails of the steps ``_oms_notify_soon`` gathered in this transaction (called where a bulk
+        operation that sets ``oms_notify_in_background`` ends: the intake's processing, the confirmation)."""
+        ids = self.env.cr.cache.pop(NOTIFY_GATHERED, ())
+        steps = self.browse(sorted(ids)).exists()  # a step rolled back with its savepoint is gone
+        steps.filtered(lambda s: s.notification == "pending")._oms_enqueue_notify()
+
+    def _oms_enqueue_notify(self):
+        """One queue job per ``NOTIFY_CHUNK`` steps of ``self``. The identity key (the job's method and steps)
+        keeps the same steps asked twice before their job runs to one job; the job itself sends each step's
+        email at most once (see ``_oms_job_notify``)."""
+        steps = self.sorted("id")
+        for start in range(0, len(steps), NOTIFY_CHUNK):
+            chunk = steps[start : start + NOTIFY_CHUNK]
+            chunk.with_delay(
+                identity_key=identity_exact,
+                description=self.env._("Compose the emails of %(count)s order steps", count=len(chunk)),
+            )._oms_job_notify()
+
+    def _oms_job_notify(self):
+        """A queue job: compose the emails of the steps of ``self`` still to send, each customer's in their
+        language. The steps are locked first: a second job on the same steps (or the shipped email sent when
+        the tracking number arrives) waits for this one and then finds them sent. A lock held by another
+        transaction makes the job retry a little later (``RetryableJobError``) instead of failing.
+
+        :return: how many emails were composed
+        """
+        steps = self.sudo().exists()  # the system's records, whoever enqueued the job (as the step automation)
+        if not steps:
+            return 0
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM oms_order_step WHERE id IN %s ORDER BY id FOR NO KEY UPDATE NOWAIT",
+                        tuple(steps.ids),
+                    )
+                )
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure) as error:
+            raise RetryableJobError(
+                self.env._("These order steps are being emailed by another transaction: retried later."), seconds=10
+            ) from error
+        steps.invalidate_recordset(["notification"])
+        to_send = steps._oms_to_email()
+        to_send._oms_notify()
+        return len(to_send.filtered(lambda s: s.notification == "sent"))
+
+    def _oms_to_email(self):
+        """The steps of ``self`` to email now; the others are marked (not notified and why, or waiting for the
+        tracking number)."""
+        to_send = self.browse()
+        for step in self.filtered(lambda s: s.notification in ("pending", "waiting")):
+            channel = step.order_id.oms_channel_id
+            if step.step not in NOTIFIED_STEPS or not channel[f"notify_{step.step}"]:
+                step.write({"notification": "off", "notification_note": self.env._("Not notified on this channel.")})
+            elif step.step == "shipped" and step.order_id._oms_waits_for_tracking():
+                step.notification = "waiting"
+            elif not step.order_id.oms_notify_partner_id:
+                step.write({"notification": "off", "notification_note": self.env._("No customer email to notify.")})
+            else:
+                to_send |= step
+        return to_send
 
     def _oms_notify(self):
         """Email the customer about each step of ``self`` not notified yet, at most once.
@@ -65,22 +137,12 @@ class OmsOrderStep(models.Model):
         Rendered per template for the whole recordset (each customer in their language), then
         posted on each order's thread: the email is queued, in the chatter, and on the portal.
         """
-        to_send = self.browse()
-        for step in self.filtered(lambda s: s.notification in ("pending", "waiting")):
-            channel = step.order_id.oms_channel_id
-            if step.step not in NOTIFIED_STEPS or not channel[f"notify_{step.step}"]:
-                step.write({"notification": "off", "notification_note": _("Not notified on this channel.")})
-            elif step.step == "shipped" and step.order_id._oms_waits_for_tracking():
-                step.notification = "waiting"
-            elif not step.order_id.oms_notify_partner_id:
-                step.write({"notification": "off", "notification_note": _("No customer email to notify.")})
-            else:
-                to_send |= step
+        to_send = self._oms_to_email()
         for step_name in set(to_send.mapped("step")):
             steps = to_send.filtered(lambda s, name=step_name: s.step == name)
             template = self.env.ref(f"oms_ecommerce.mail_template_oms_{step_name}", raise_if_not_found=False)
             if not template:
-                steps.write({"notification": "off", "notification_note": _("The email template was deleted.")})
+                steps.write({"notification": "off", "notification_note": self.env._("The email template was deleted.")})
                 continue
             steps._oms_post(template)
         return True
@@ -105,8 +167,8 @@ class OmsOrderStep(models.Model):
             step.write({"notification": "sent", "mail_message_id": message.id, "notification_note": False})
 
     @api.model
-    def _cron_oms_notify_pending(self, limit=1000):
-        """Send what an automation missed, and shipped emails whose tracking number arrived."""
+    def _oms_notify_pending(self, limit=1000):
+        """Compose now the step emails still to send (the demo data and the benchmark do, without a job runner)."""
         steps = self.search([("notification", "in", ("pending", "waiting"))], limit=limit, order="id")
         steps._oms_notify()
         return len(steps)

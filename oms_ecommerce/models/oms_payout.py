@@ -110,7 +110,12 @@ class OmsPayout(models.Model):
     )
     move_id = fields.Many2one("account.move", string="Journal Entry", readonly=True, copy=False, check_company=True)
     clearing_line_id = fields.Many2one(
-        "account.move.line", string="Clearing Line", readonly=True, copy=False, help="The net, for the bank."
+        "account.move.line",
+        string="Clearing Line",
+        readonly=True,
+        copy=False,
+        help="The net, for the bank.",
+        check_company=True,
     )
     bank_reconciled = fields.Boolean(compute="_compute_bank_reconciled", string="In the Bank")
     gross_total = fields.Monetary(compute="_compute_totals", store=True, string="Gross")
@@ -127,7 +132,7 @@ class OmsPayout(models.Model):
         string="Import in Progress",
         compute="_compute_import_progress_id",
         help="The background import of this payout's file, while its lines are created and matched.",
-    )
+    )  # no check_company: the company check at create would compute (and cache) it before the import starts
     import_progress = fields.Integer(string="Imported (%)", compute="_compute_import_progress_id")
 
     # NULLS NOT DISTINCT (PostgreSQL 15): one of channel_id and carrier_id is always empty, and a plain UNIQUE

@@ -19,6 +19,7 @@ class OmsPayoutLine(models.Model):
     """One order of a payout: what the channel says (gross, fee, refund, net) and what matching found."""
 
     _name = "oms.payout.line"
+    _check_company_auto = True
     _description = "Payout Line"
     _order = "payout_id, sequence, id"
 
@@ -34,10 +35,14 @@ class OmsPayoutLine(models.Model):
     fee = fields.Monetary()
     refund = fields.Monetary(help="What the channel paid back to the customer, deducted from this payout.")
     net = fields.Monetary(help="Gross - fee - refund.")
-    order_id = fields.Many2one("sale.order", string="Order", readonly=True, index="btree_not_null")
-    invoice_ids = fields.Many2many("account.move", string="Invoices", readonly=True)
+    order_id = fields.Many2one("sale.order", string="Order", readonly=True, index="btree_not_null", check_company=True)
+    invoice_ids = fields.Many2many("account.move", string="Invoices", readonly=True, check_company=True)
     move_line_ids = fields.Many2many(
-        "account.move.line", string="Cleared Items", readonly=True, help="The open items the payout clears."
+        "account.move.line",
+        string="Cleared Items",
+        readonly=True,
+        help="The open items the payout clears.",
+        check_company=True,
     )
     match_state = fields.Selection(MATCH_STATES, string="Match", readonly=True, default="unknown_order")
     reason = fields.Char(readonly=True)

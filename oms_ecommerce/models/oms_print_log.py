@@ -3,6 +3,7 @@ from odoo import api, fields, models
 
 class OmsPrintLog(models.Model):
     _name = "oms.print.log"
+    _check_company_auto = True
     _description = "Print of Shipping Documents"
     _order = "printed_at desc, id desc"
     _rec_name = "document"
@@ -21,7 +22,13 @@ class OmsPrintLog(models.Model):
         "res.users", string="Printed By", default=lambda self: self.env.user, required=True, readonly=True
     )
     picking_ids = fields.Many2many(
-        "stock.picking", "oms_print_log_picking_rel", "log_id", "picking_id", string="Deliveries", readonly=True
+        "stock.picking",
+        "oms_print_log_picking_rel",
+        "log_id",
+        "picking_id",
+        string="Deliveries",
+        readonly=True,
+        check_company=True,
     )
     picking_count = fields.Integer(string="Delivery Count", compute="_compute_picking_count", store=True)
     package_count = fields.Integer(string="Parcels", readonly=True)

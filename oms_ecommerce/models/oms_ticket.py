@@ -38,6 +38,7 @@ class OmsTicket(models.Model):
     """
 
     _name = "oms.ticket"
+    _check_company_auto = True
     _description = "Customer Service Ticket"
     _inherit = ["portal.mixin", "mail.thread.cc", "mail.activity.mixin"]
     _order = "priority desc, id desc"
@@ -47,6 +48,7 @@ class OmsTicket(models.Model):
     name = fields.Char(string="Number", readonly=True, copy=False, default="/", index="trigram")
     subject = fields.Char(required=True, tracking=True)
     description = fields.Html(sanitize_style=True)
+    # No company check on the customer: an email from a contact of another company still makes a ticket.
     partner_id = fields.Many2one("res.partner", string="Customer", tracking=True, index=True)
     email_from = fields.Char(string="Email", help="The address the customer wrote from.")
     order_id = fields.Many2one(
@@ -55,14 +57,21 @@ class OmsTicket(models.Model):
         tracking=True,
         index="btree_not_null",
         domain="[('oms_channel_id', '!=', False)]",
+        check_company=True,
     )
     picking_id = fields.Many2one(
         "stock.picking",
         string="Delivery",
         domain="[('sale_id', '=', order_id), ('picking_type_code', '=', 'outgoing')]",
+        check_company=True,
     )
     channel_id = fields.Many2one(
-        "oms.channel", compute="_compute_channel_id", store=True, readonly=False, index="btree_not_null"
+        "oms.channel",
+        compute="_compute_channel_id",
+        store=True,
+        readonly=False,
+        index="btree_not_null",
+        check_company=True,
     )
     category = fields.Selection(TICKET_CATEGORIES, required=True, default="other", tracking=True)
     priority = fields.Selection(TICKET_PRIORITIES, required=True, default="1", tracking=True)
@@ -70,7 +79,12 @@ class OmsTicket(models.Model):
         TICKET_STAGES, required=True, default="new", tracking=True, index=True, group_expand=True, copy=False
     )
     team_id = fields.Many2one(
-        "oms.ticket.team", string="Team", default=lambda self: self._default_team(), tracking=True, index=True
+        "oms.ticket.team",
+        string="Team",
+        default=lambda self: self._default_team(),
+        tracking=True,
+        index=True,
+        check_company=True,
     )
     user_id = fields.Many2one(
         "res.users",
@@ -78,6 +92,7 @@ class OmsTicket(models.Model):
         tracking=True,
         index=True,
         domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
+        check_company=True,
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     color = fields.Integer()
@@ -168,6 +183,9 @@ class OmsTicket(models.Model):
                 # A ticket from a team's alias belongs to the team's company (not the gateway's).
                 vals["company_id"] = self.env["oms.ticket.team"].browse(vals["team_id"]).company_id.id
             company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            if "team_id" not in vals and company != self.env.company:
+                # The default team is the current company's: a ticket of another company gets one of its own.
+                vals["team_id"] = self.with_company(company)._default_team().id
             vals["name"] = self.env["ir.sequence"].with_company(company).next_by_code("oms.ticket") or "/"
             if vals.get("partner_id") and not vals.get("email_from"):
                 vals["email_from"] = self.env["res.partner"].browse(vals["partner_id"]).email

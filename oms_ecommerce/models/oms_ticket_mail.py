@@ -78,6 +78,9 @@ class OmsTicket(models.Model):
             return existing
         text = "{}\n{}".format(msg_dict.get("subject") or "", html2plaintext(msg_dict.get("body") or ""))
         order, others = self._oms_find_order(partner, text)
+        team = self.env["oms.ticket.team"].browse(values.get("team_id"))
+        if order and order.company_id != (team.company_id or self.env.company):
+            order = order.browse()  # an order of another company than the team's is not linked (company check)
         values.setdefault("subject", msg_dict.get("subject") or self.env._("(no subject)"))
         values.setdefault("description", msg_dict.get("body"))
         values["partner_id"] = partner.id

@@ -10,7 +10,12 @@ class OmsTicket(models.Model):
     _inherit = "oms.ticket"
 
     sla_id = fields.Many2one(
-        "oms.ticket.sla", string="Service Level", compute="_compute_sla_id", store=True, readonly=False
+        "oms.ticket.sla",
+        string="Service Level",
+        compute="_compute_sla_id",
+        store=True,
+        readonly=False,
+        check_company=True,
     )
     opened_at = fields.Datetime(string="Opened", default=fields.Datetime.now, readonly=True, copy=False)
     response_deadline = fields.Datetime(compute="_compute_deadlines", store=True, string="First Response Due")

@@ -7,6 +7,7 @@ class OmsTicketSla(models.Model):
     """Service level targets in working hours, for a category and a priority (empty: any)."""
 
     _name = "oms.ticket.sla"
+    _check_company_auto = True
     _description = "Ticket Service Level"
     _order = "sequence, id"
 
@@ -14,7 +15,7 @@ class OmsTicketSla(models.Model):
     sequence = fields.Integer(default=10, help="The first policy that fits a ticket applies.")
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    team_id = fields.Many2one("oms.ticket.team", string="Team", help="Any team when empty.")
+    team_id = fields.Many2one("oms.ticket.team", string="Team", help="Any team when empty.", check_company=True)
     category = fields.Selection(TICKET_CATEGORIES, help="Any category when empty.")
     priority = fields.Selection(TICKET_PRIORITIES, help="Any priority when empty.")
     response_hours = fields.Float(string="First Response (working hours)", required=True, default=8.0, aggregator="avg")

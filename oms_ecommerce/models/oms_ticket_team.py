@@ -7,6 +7,7 @@ class OmsTicketTeam(models.Model):
     """A customer service team: its mail alias receives customer emails as tickets."""
 
     _name = "oms.ticket.team"
+    _check_company_auto = True
     _description = "Customer Service Team"
     _inherit = ["mail.alias.mixin", "mail.thread"]
     _order = "sequence, id"
@@ -20,17 +21,20 @@ class OmsTicketTeam(models.Model):
         string="Team Lead",
         domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
         help="Warned when a ticket is about to miss its service level.",
+        check_company=True,
     )
     member_ids = fields.Many2many(
         "res.users",
         "oms_ticket_team_member_rel",
         string="Agents",
         domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
+        check_company=True,
     )
     resource_calendar_id = fields.Many2one(
         "resource.calendar",
         string="Working Hours",
         help="Service level targets count these working hours; the company's working hours when empty.",
+        check_company=True,
     )
     color = fields.Integer()
     alias_id = fields.Many2one(help="Customer emails to this address become tickets of the team.")

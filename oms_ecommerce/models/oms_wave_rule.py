@@ -37,7 +37,7 @@ class OmsWaveRule(models.Model):
     max_weight = fields.Float(
         string="Max. Weight", digits="Stock Weight", help="Weight of the products per wave at most (0: no limit)."
     )
-    user_id = fields.Many2one("res.users", string="Responsible", domain=[("share", "=", False)])
+    user_id = fields.Many2one("res.users", string="Responsible", domain=[("share", "=", False)], check_company=True)
     last_run = fields.Datetime(readonly=True)
     last_wave_count = fields.Integer(string="Waves Last Run", readonly=True)
 

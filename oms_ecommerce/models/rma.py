@@ -47,6 +47,7 @@ class Rma(models.Model):
         copy=False,
         ondelete="set null",
         help="The first RMA of the customer's request: its number is on the return label.",
+        check_company=True,
     )
     oms_request_line_ids = fields.One2many("rma", "oms_lead_id", string="Request Lines")
     oms_reason = fields.Selection(RETURN_REASONS, string="Return Reason", tracking=True)
@@ -55,8 +56,11 @@ class Rma(models.Model):
         "product.product",
         string="Exchange For",
         help="The item sent in exchange; the returned product when empty.",
+        check_company=True,
     )
-    oms_ticket_id = fields.Many2one("oms.ticket", string="Ticket", index="btree_not_null", copy=False)
+    oms_ticket_id = fields.Many2one(
+        "oms.ticket", string="Ticket", index="btree_not_null", copy=False, check_company=True
+    )
     oms_refuse_reason = fields.Text(string="Refusal Reason", tracking=True, copy=False)
     oms_condition = fields.Selection(CONDITIONS, string="Condition", tracking=True, copy=False)
     oms_step_ids = fields.One2many("oms.rma.step", "rma_id", string="Return Timeline")

@@ -1,7 +1,7 @@
 import re
 from email.utils import formataddr
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -56,7 +56,9 @@ class SaleOrder(models.Model):
     oms_external_id = fields.Char(
         string="Channel Order ID", readonly=True, copy=False, help="The order's id in the channel."
     )
-    oms_intake_id = fields.Many2one("oms.intake", string="Intake", readonly=True, copy=False, groups=INTERNAL)
+    oms_intake_id = fields.Many2one(
+        "oms.intake", string="Intake", readonly=True, copy=False, groups=INTERNAL, check_company=True
+    )
     oms_placed_at = fields.Datetime(string="Placed At", readonly=True, copy=False)
     oms_step = fields.Selection(
         STEPS,
@@ -264,7 +266,7 @@ class SaleOrder(models.Model):
         guarded = SYSTEM_FIELDS.intersection(vals)
         if guarded and not self.env.su:
             raise AccessError(
-                _(
+                self.env._(
                     "%(fields)s of an order are kept by the order desk's actions, not written by hand: use the "
                     "order's buttons (or the channel API).",
                     fields=", ".join(self._fields[name].string for name in sorted(guarded)),
@@ -288,7 +290,7 @@ class SaleOrder(models.Model):
         """Confirm; for the channel orders, set-based: one lock, the reminders removed in one go, and the
         steps reached (confirmed, then processing when the stock rules reserved at once) recorded together
         at the end, once per order and step. The customer's confirmation email is composed by the
-        step-email cron right after the transaction (see ``oms.order.step._oms_notify_soon``): whoever
+        step-email queue jobs right after the transaction (see ``oms.order.step._oms_notify_soon``): whoever
         confirms does not wait for it."""
         channel_orders = self.filtered("oms_channel_id")
         if not channel_orders:
@@ -299,6 +301,7 @@ class SaleOrder(models.Model):
         # The stock rules may reserve at once; the step of these orders is recorded below, not there.
         res = super(SaleOrder, self.with_context(oms_confirming_ids=confirming))._action_confirm()
         channel_orders.with_context(oms_notify_in_background=True)._oms_reach_steps(before=["confirmed"], locked=True)
+        self.env["oms.order.step"]._oms_enqueue_gathered()
         # Last: deleting records empties the ORM's cache, whatever was read before would be read again.
         channel_orders.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
         return res
@@ -365,13 +368,13 @@ class SaleOrder(models.Model):
         for order in self:
             if order._oms_is_shipped():
                 raise UserError(
-                    _("Order %(order)s has already shipped and can no longer be cancelled.", order=order.name)
+                    self.env._("Order %(order)s has already shipped and can no longer be cancelled.", order=order.name)
                 )
         to_cancel = self.filtered(lambda o: o.state != "cancel")
         to_cancel.with_context(oms_keep_platform_refunds=True).action_cancel()
         for order in to_cancel:
             order.message_post(
-                body=_("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name)
+                body=self.env._("Cancelled at the request of channel %(channel)s.", channel=order.oms_channel_id.name)
             )
         return True
 

@@ -32,6 +32,7 @@ class SaleOrder(models.Model):
         index="btree_not_null",
         groups="base.group_user",
         help="The payment registered for the amount the channel collected.",
+        check_company=True,
     )
     oms_accounting_error = fields.Text(
         string="Accounting Error",

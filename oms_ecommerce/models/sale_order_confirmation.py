@@ -1,7 +1,7 @@
 import hashlib
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.addons.queue_job.delay import chain
 from odoo.exceptions import UserError
 
@@ -67,7 +67,7 @@ class SaleOrder(models.Model):
                         "res_model_id": model_id,
                         "res_id": order.id,
                         "date_deadline": fields.Date.to_date(order.oms_confirm_by),
-                        "summary": _(
+                        "summary": self.env._(
                             "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
                         ),
                         "note": activity_type.default_note,
@@ -82,7 +82,7 @@ class SaleOrder(models.Model):
 
         def refused(order, error):
             order.message_post(
-                body=_("Automatic confirmation failed: %(error)s", error=error.args[0]),
+                body=order.env._("Automatic confirmation failed: %(error)s", error=error.args[0]),
                 subtype_xmlid="mail.mt_note",
             )
 
@@ -105,7 +105,7 @@ class SaleOrder(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success" if not skipped else "warning",
-                "message": _(
+                "message": self.env._(
                     "%(confirmed)s orders confirmed; %(skipped)s skipped (already confirmed, on hold, or refused).",
                     confirmed=len(confirmed),
                     skipped=skipped,
@@ -121,7 +121,7 @@ class SaleOrder(models.Model):
         """Confirm the orders of ``self`` that are still to confirm. :return: the orders confirmed"""
         todo = self._oms_to_confirm()
         if background_notify:
-            # Many orders at once: the step emails are composed by their scheduled action, right after.
+            # Many orders at once: the step emails are composed by queue jobs, right after.
             todo = todo.with_context(oms_notify_in_background=True)
         return todo._oms_confirm_safely()
 
@@ -178,8 +178,8 @@ class SaleOrder(models.Model):
             order.activity_schedule(
                 "oms_ecommerce.mail_activity_type_oms_confirm",
                 date_deadline=fields.Date.context_today(order),
-                summary=_("Overdue: confirm order %(order)s", order=order.name),
-                note=_("The confirm-by deadline %(deadline)s has passed.", deadline=order.oms_confirm_by),
+                summary=self.env._("Overdue: confirm order %(order)s", order=order.name),
+                note=self.env._("The confirm-by deadline %(deadline)s has passed.", deadline=order.oms_confirm_by),
                 user_id=(lead or self.env.user).id,
             )
         return len(overdue)
@@ -187,7 +187,7 @@ class SaleOrder(models.Model):
     def action_oms_hold(self):
         """Ask for the reason, then put the orders on hold."""
         action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_order_hold_action")
-        action["name"] = _("Put on hold")
+        action["name"] = self.env._("Put on hold")
         action["context"] = {"active_model": "sale.order", "active_ids": self.ids}
         return action
 
@@ -195,17 +195,19 @@ class SaleOrder(models.Model):
         for order in self:
             if order.oms_step in ("shipped", "delivered", "cancelled", "returned"):
                 raise UserError(
-                    _("Order %(order)s is %(step)s and cannot be put on hold.", order=order.name, step=order.oms_step)
+                    self.env._(
+                        "Order %(order)s is %(step)s and cannot be put on hold.", order=order.name, step=order.oms_step
+                    )
                 )
         self.sudo().write({"oms_hold": True, "oms_hold_reason": reason})
         for order in self:
-            order.message_post(body=_("Put on hold: %(reason)s", reason=reason), subtype_xmlid="mail.mt_note")
+            order.message_post(body=self.env._("Put on hold: %(reason)s", reason=reason), subtype_xmlid="mail.mt_note")
         self._oms_reach_steps()
 
     def action_oms_release(self):
         held = self.filtered("oms_hold")
         held.sudo().write({"oms_hold": False, "oms_hold_reason": False})
         for order in held:
-            order.message_post(body=_("Released from hold."), subtype_xmlid="mail.mt_note")
+            order.message_post(body=self.env._("Released from hold."), subtype_xmlid="mail.mt_note")
         held._oms_reach_steps()
         return True

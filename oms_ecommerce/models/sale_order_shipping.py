@@ -2,7 +2,7 @@ from datetime import datetime, time, timedelta
 
 import pytz
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .sale_order import OmsDeliveredAtError
@@ -54,7 +54,9 @@ class SaleOrder(models.Model):
             order.activity_schedule(
                 "mail.mail_activity_data_todo",
                 date_deadline=fields.Date.context_today(order),
-                summary=_("Late: ship-by %(deadline)s passed", deadline=fields.Datetime.to_string(order.oms_ship_by)),
+                summary=self.env._(
+                    "Late: ship-by %(deadline)s passed", deadline=fields.Datetime.to_string(order.oms_ship_by)
+                ),
                 user_id=(order.oms_channel_id.user_id or order.user_id or self.env.user).id,
             )
         return len(late)
@@ -76,7 +78,9 @@ class SaleOrder(models.Model):
         self._oms_lock()  # a concurrent repeat waits here, then answers as a sequential one
         for order in self:
             if order.oms_step not in ("shipped", "delivered"):
-                raise UserError(_("Order %(order)s has not shipped yet, so it cannot be delivered.", order=order.name))
+                raise UserError(
+                    self.env._("Order %(order)s has not shipped yet, so it cannot be delivered.", order=order.name)
+                )
         todo = self.filtered(lambda o: not o.oms_delivered_at)
         for order in todo:
             problem = order._oms_delivered_at_problem(at)
@@ -102,7 +106,7 @@ class SaleOrder(models.Model):
             return None
         now = fields.Datetime.now()
         if at > now + timedelta(seconds=DELIVERY_CLOCK_SKEW):
-            return _(
+            return self.env._(
                 "The delivery time %(at)s UTC is in the future (now: %(now)s UTC): send the time the carrier "
                 "delivered the parcel.",
                 at=fields.Datetime.to_string(at),
@@ -110,7 +114,7 @@ class SaleOrder(models.Model):
             )
         shipped_at = self._oms_shipped_at()
         if shipped_at and at < shipped_at:
-            return _(
+            return self.env._(
                 "The delivery time %(at)s UTC is before order %(order)s shipped (%(shipped)s UTC): a parcel is "
                 "delivered after it ships. Send the carrier's delivery time.",
                 at=fields.Datetime.to_string(at),

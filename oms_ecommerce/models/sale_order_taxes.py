@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import models
 from odoo.tools import float_compare, float_repr
 
 
@@ -38,14 +38,14 @@ class SaleOrder(models.Model):
                     for line, old, new in converted
                 )
                 if taxes_included:
-                    body = _(
+                    body = self.env._(
                         "The channel's prices include tax, the taxes of %(lines)s do not: their unit prices were "
                         "converted to prices without tax. To keep the channel's prices on the order, give the "
                         "channel a fiscal position that maps these taxes to price-included ones.",
                         lines=lines,
                     )
                 else:
-                    body = _(
+                    body = self.env._(
                         "The channel's prices exclude tax, the taxes of %(lines)s are included in the price: their "
                         "unit prices were converted.",
                         lines=lines,
@@ -66,7 +66,7 @@ class SaleOrder(models.Model):
         if float_compare(difference, currency.rounding, precision_rounding=currency.rounding) <= 0:
             return False
         self._oms_hold(
-            _(
+            self.env._(
                 "The channel's total %(channel_total)s differs from the order's total %(order_total)s "
                 "(%(difference)s). Check the prices, taxes and shipping against the channel, and release the "
                 "order only once the customer pays, is invoiced and collected from the amount they were told.",

@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import models
 from odoo.exceptions import UserError
 
 
@@ -13,7 +13,7 @@ class SaleOrder(models.Model):
             lambda p: p.picking_type_code == "outgoing" and p.state == "assigned" and not p.batch_id
         )
         if not pickings:
-            raise UserError(_("None of these orders has a ready delivery outside a wave."))
+            raise UserError(self.env._("None of these orders has a ready delivery outside a wave."))
         action = self.env["ir.actions.actions"]._for_xml_id(
             "stock_picking_batch.stock_picking_to_batch_action_stock_picking"
         )

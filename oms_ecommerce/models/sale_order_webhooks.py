@@ -7,7 +7,7 @@ from decimal import Decimal
 import psycopg2.errors
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Command, Domain
 
@@ -80,14 +80,14 @@ class SaleOrder(models.Model):
         if cancelled:
             return self._oms_platform_cancel()
         if self.state == "cancel":
-            return _(
+            return self.env._(
                 "Order %(order)s is cancelled here and not cancelled on the channel: nothing applied.", order=self.name
             )
         updates, changes = self._oms_platform_header_changes(data, intake)
         total = data.get("total")
         new_total = total is not None and self.currency_id.compare_amounts(total, self.oms_channel_total)
         if new_total:
-            changes.append(_("Channel total: %(new)s", new=self._oms_format_amount(total)))
+            changes.append(self.env._("Channel total: %(new)s", new=self._oms_format_amount(total)))
         packed = self._oms_packed_or_gone()
         if packed or self.locked:
             return self._oms_platform_changes_too_late(data, changes, packed)
@@ -102,13 +102,15 @@ class SaleOrder(models.Model):
             self.sudo().oms_channel_total = total  # kept by the system only: the signed channel's own order
         changes += self._oms_apply_line_plan(plan, bool(data.get("taxes_included")))
         if changes:
-            self.message_post(body=_bullets(_("Updated from the channel:"), changes), subtype_xmlid="mail.mt_note")
+            self.message_post(
+                body=_bullets(self.env._("Updated from the channel:"), changes), subtype_xmlid="mail.mt_note"
+            )
         if total is not None and not self.oms_hold:
             self._oms_check_channel_total(total)
         if became_paid:
             self._oms_on_paid_on_channel()
         if not changes:
-            return _("Nothing changed on order %(order)s.", order=self.name)
+            return self.env._("Nothing changed on order %(order)s.", order=self.name)
         return "; ".join(changes)
 
     def _oms_platform_header_changes(self, data, intake):
@@ -124,33 +126,33 @@ class SaleOrder(models.Model):
         updates, changes = {}, []
         if delivery != self.partner_shipping_id:
             updates["partner_shipping_id"] = delivery.id
-            changes.append(_("Shipping address: %(new)s", new=delivery._display_address(without_company=True)))
+            changes.append(self.env._("Shipping address: %(new)s", new=delivery._display_address(without_company=True)))
         if invoice != self.partner_invoice_id:
             updates["partner_invoice_id"] = invoice.id
-            changes.append(_("Billing address: %(new)s", new=invoice._display_address(without_company=True)))
+            changes.append(self.env._("Billing address: %(new)s", new=invoice._display_address(without_company=True)))
         if (data.get("note") or False) != (self.oms_customer_note or False):
             updates["oms_customer_note"] = data.get("note") or False
-            changes.append(_("Customer note: %(new)s", new=data.get("note") or _("(none)")))
+            changes.append(self.env._("Customer note: %(new)s", new=data.get("note") or self.env._("(none)")))
         if payment.get("status") and payment["status"] != self.oms_payment_status:
             updates["oms_payment_status"] = payment["status"]
             if payment.get("method"):
                 updates["oms_payment_method"] = payment["method"]
             if payment.get("reference"):
                 updates["oms_payment_reference"] = payment["reference"]
-            changes.append(_("Payment: %(new)s", new=payment["status"]))
+            changes.append(self.env._("Payment: %(new)s", new=payment["status"]))
         return updates, changes
 
     def _oms_platform_changes_too_late(self, data, changes, packed):
         """A packed or locked order is not changed: an activity lists what the channel changed."""
         line_changes = self._oms_line_changes(data["lines"])
         if not (changes or line_changes):
-            return _("Nothing changed on order %(order)s.", order=self.name)
+            return self.env._("Nothing changed on order %(order)s.", order=self.name)
         if packed:
-            summary = _("The channel changed order %(order)s after it was packed", order=self.name)
+            summary = self.env._("The channel changed order %(order)s after it was packed", order=self.name)
         else:
-            summary = _("The channel changed order %(order)s, which is locked", order=self.name)
+            summary = self.env._("The channel changed order %(order)s, which is locked", order=self.name)
         self._oms_platform_activity(summary, changes + line_changes)
-        return _("%(reason)s: nothing applied, an activity lists the changes.", reason=summary)
+        return self.env._("%(reason)s: nothing applied, an activity lists the changes.", reason=summary)
 
     def _oms_product_lines(self):
         """The order's product lines (no section, note, shipping or down payment)."""
@@ -171,7 +173,7 @@ class SaleOrder(models.Model):
             sku = str(line["sku"]).strip()
             theirs[sku] = theirs.get(sku, 0) + line["quantity"]
         return [
-            _(
+            self.env._(
                 "Line %(sku)s: quantity %(old)s → %(new)s",
                 sku=sku,
                 old=f"{ours.get(sku, 0):g}",
@@ -232,7 +234,7 @@ class SaleOrder(models.Model):
                 if line.get("name"):
                     vals["name"] = line["name"]
                 added |= SaleLine.create(vals)
-                changes.append(_("Line %(sku)s added: quantity %(new)s", sku=sku, new=f"{new:g}"))
+                changes.append(self.env._("Line %(sku)s added: quantity %(new)s", sku=sku, new=f"{new:g}"))
                 continue
             if not new and self.state != "sale":
                 sale_lines.unlink()  # a quotation's line simply goes
@@ -242,9 +244,11 @@ class SaleOrder(models.Model):
                 # The price and discount stay those of the order: a new quantity must not reprice the line.
                 first.write({"product_uom_qty": new, "price_unit": first.price_unit, "discount": first.discount})
             if new:
-                changes.append(_("Line %(sku)s: quantity %(old)s → %(new)s", sku=sku, old=f"{old:g}", new=f"{new:g}"))
+                changes.append(
+                    self.env._("Line %(sku)s: quantity %(old)s → %(new)s", sku=sku, old=f"{old:g}", new=f"{new:g}")
+                )
             else:
-                changes.append(_("Line %(sku)s removed (quantity %(old)s → 0)", sku=sku, old=f"{old:g}"))
+                changes.append(self.env._("Line %(sku)s removed (quantity %(old)s → 0)", sku=sku, old=f"{old:g}"))
         if added:
             self._oms_apply_channel_prices(taxes_included, lines=added)
         return changes
@@ -260,17 +264,17 @@ class SaleOrder(models.Model):
         desk. :return: a summary for the intake"""
         self.ensure_one()
         if self.state == "cancel":
-            return _("Order %(order)s was already cancelled.", order=self.name)
+            return self.env._("Order %(order)s was already cancelled.", order=self.name)
         try:
             with self.env.cr.savepoint():
                 self._oms_cancel_from_channel()
         except UserError as exc:
             self._oms_platform_activity(
-                _("The channel cancelled order %(order)s, which cannot be cancelled here", order=self.name),
+                self.env._("The channel cancelled order %(order)s, which cannot be cancelled here", order=self.name),
                 [exc.args[0]],
             )
-            return _("Not cancelled (%(reason)s): an activity asks the desk to act.", reason=exc.args[0])
-        return _("Order %(order)s cancelled at the channel's request.", order=self.name)
+            return self.env._("Not cancelled (%(reason)s): an activity asks the desk to act.", reason=exc.args[0])
+        return self.env._("Order %(order)s cancelled at the channel's request.", order=self.name)
 
     def _oms_platform_activity(self, summary, changes):
         self.ensure_one()
@@ -311,35 +315,41 @@ class SaleOrder(models.Model):
             f"{amount} {currency or self.currency_id.name}" + (f" ({gateway})" if gateway else "")
             for amount, currency, gateway in refund["transactions"]
         ]
-        details = [_("Amount refunded: %(amounts)s", amounts=", ".join(amounts) or "0")]
+        details = [self.env._("Amount refunded: %(amounts)s", amounts=", ".join(amounts) or "0")]
         details += [
-            _("Line %(sku)s: %(quantity)s refunded", sku=item["sku"] or item["name"], quantity=item["quantity"])
+            self.env._(
+                "Line %(sku)s: %(quantity)s refunded", sku=item["sku"] or item["name"], quantity=item["quantity"]
+            )
             for item in refund["items"]
         ]
         if refund["shipping"]:
-            details.append(_("Shipping refunded: %(amount)s", amount=refund["shipping"] + refund["shipping_tax"]))
+            details.append(
+                self.env._("Shipping refunded: %(amount)s", amount=refund["shipping"] + refund["shipping_tax"])
+            )
         if refund.get("note"):
-            details.append(_("Note: %(note)s", note=refund["note"]))
+            details.append(self.env._("Note: %(note)s", note=refund["note"]))
         self.check_access("write")
         # The integration user may not read invoices: the signed channel acts on its own order (checked above).
         invoices = self.sudo().invoice_ids.filtered(lambda m: m.move_type == "out_invoice" and m.state == "posted")
         pushed = self._oms_pushed_credit_note(refund)
         if pushed:
             # Odoo's own refund coming back (its credit note was pushed): never credited a second time.
-            outcome = _("It is credit note %(move)s pushed from Odoo: no credit note was prepared.", move=pushed.name)
+            outcome = self.env._(
+                "It is credit note %(move)s pushed from Odoo: no credit note was prepared.", move=pushed.name
+            )
         elif not invoices:
-            outcome = _("Order %(order)s has no posted invoice: no credit note was prepared.", order=self.name)
+            outcome = self.env._("Order %(order)s has no posted invoice: no credit note was prepared.", order=self.name)
         elif self.currency_id.is_zero(float(refund["amount"])):
-            outcome = _("No money was refunded: no credit note was prepared.")
+            outcome = self.env._("No money was refunded: no credit note was prepared.")
         else:
             outcome = self._oms_prepare_refund_credit_note(refund, invoices)
         details.append(outcome)
         self.oms_platform_refund_ids = " ".join([*recorded, refund_id])
         self.message_post(
-            body=_bullets(_("Refund %(refund)s made on the channel:", refund=refund_id), details),
+            body=_bullets(self.env._("Refund %(refund)s made on the channel:", refund=refund_id), details),
             subtype_xmlid="mail.mt_note",
         )
-        return _("Refund %(refund)s recorded: %(outcome)s", refund=refund_id, outcome=outcome)
+        return self.env._("Refund %(refund)s recorded: %(outcome)s", refund=refund_id, outcome=outcome)
 
     def _oms_prepare_refund_credit_note(self, refund, invoices):
         """Create the draft credit note of a channel refund (once per refund id), with an activity for the
@@ -355,8 +365,8 @@ class SaleOrder(models.Model):
             limit=1,
         )
         if existing:
-            return _("Credit note %(move)s was already prepared for it.", move=existing.display_name)
-        label = _("Refund %(refund)s of channel order %(order)s", refund=refund["id"], order=order.name)
+            return self.env._("Credit note %(move)s was already prepared for it.", move=existing.display_name)
+        label = self.env._("Refund %(refund)s of channel order %(order)s", refund=refund["id"], order=order.name)
         if refund.get("note"):
             label = f"{label}: {refund['note']}"
         line_vals, skipped = order._oms_refund_line_values(refund)
@@ -379,13 +389,17 @@ class SaleOrder(models.Model):
         except psycopg2.errors.UniqueViolation as exc:
             if "oms_platform_refund_uniq" not in str(exc):
                 raise
-            return _("A concurrent delivery of the same refund prepared its credit note.")
+            return self.env._("A concurrent delivery of the same refund prepared its credit note.")
         # What the lines do not explain (a refund without line detail, a discrepancy, rounding): one line.
-        name = label if not line_vals else _("Refund %(refund)s: amount not matched to a line", refund=refund["id"])
+        name = (
+            label
+            if not line_vals
+            else self.env._("Refund %(refund)s: amount not matched to a line", refund=refund["id"])
+        )
         order._oms_balance_refund_credit_note(credit_note, amount, name)
         accountant = order._oms_accountant()
         order._oms_schedule_refund_check(credit_note, refund, accountant)
-        return _(
+        return self.env._(
             "Draft credit note of %(amount)s prepared for %(user)s to check and post.",
             amount=order._oms_format_amount(credit_note.amount_total),
             user=accountant.name,
@@ -426,8 +440,10 @@ class SaleOrder(models.Model):
         """The accountant's activity on the draft credit note of a channel refund: check it, then post it."""
         credit_note.activity_schedule(
             "mail.mail_activity_data_todo",
-            summary=_("Check and post the credit note of channel refund %(refund)s", refund=refund["id"])[:250],
-            note=_(
+            summary=self.env._("Check and post the credit note of channel refund %(refund)s", refund=refund["id"])[
+                :250
+            ],
+            note=self.env._(
                 "Channel %(channel)s refunded %(amount)s on order %(order)s. This draft credit note was prepared from "
                 "the refund: check its lines and taxes, then post it.",
                 channel=self.oms_channel_id.name,

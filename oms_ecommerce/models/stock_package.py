@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 # Written by the packing service after its checks (as the system), never by hand.
@@ -15,6 +15,7 @@ class StockPackage(models.Model):
         copy=False,
         readonly=True,
         help="The delivery this parcel was packed and weighed for.",
+        check_company=True,
     )
     oms_tracking_ref = fields.Char(
         string="Tracking Number", copy=False, help="The carrier's tracking number of this parcel."
@@ -56,7 +57,7 @@ class StockPackage(models.Model):
         for package in self.filtered("oms_tracking_ref"):
             if package.oms_tracking_ref != package.oms_tracking_ref.strip() or "," in package.oms_tracking_ref:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Tracking number “%(number)s” of parcel %(package)s has spaces around it or a comma: "
                         "enter one number per parcel.",
                         number=package.oms_tracking_ref,
@@ -68,7 +69,7 @@ class StockPackage(models.Model):
         guarded = PACKING_FIELDS.intersection(vals)
         if guarded and not (self.env.su or self.env.user.has_group("oms_ecommerce.group_oms_manager")):
             raise AccessError(
-                _(
+                self.env._(
                     "%(fields)s of a parcel are set by the packing screen only: pack the delivery again "
                     "(or ask an OMS manager).",
                     fields=", ".join(self._fields[name].string for name in sorted(guarded)),

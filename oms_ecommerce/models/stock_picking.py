@@ -1,6 +1,6 @@
 import json
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 # Written by the printing code only (after its access check), with the print log (stock_picking_printing.py).
@@ -74,7 +74,7 @@ class StockPicking(models.Model):
         printed = PRINT_FIELDS.intersection(vals)
         if printed and not self.env.su:
             raise AccessError(
-                _(
+                self.env._(
                     "%(fields)s of a delivery are written when its documents are printed, never by hand.",
                     fields=", ".join(self._fields[name].string for name in sorted(printed)),
                 )

@@ -18,7 +18,9 @@ PRINT_CHUNK = 100
 class StockPickingBatch(models.Model):
     _inherit = "stock.picking.batch"
 
-    oms_wave_rule_id = fields.Many2one("oms.wave.rule", string="Wave Rule", readonly=True, index="btree_not_null")
+    oms_wave_rule_id = fields.Many2one(
+        "oms.wave.rule", string="Wave Rule", readonly=True, index="btree_not_null", check_company=True
+    )
     oms_delivery_count = fields.Integer(string="Deliveries", compute="_compute_oms_progress")
     oms_printed_count = fields.Integer(string="Labels Printed", compute="_compute_oms_progress")
     oms_packed_count = fields.Integer(string="Packed", compute="_compute_oms_progress")

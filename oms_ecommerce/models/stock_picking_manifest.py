@@ -9,7 +9,12 @@ class StockPickingManifest(models.Model):
     _inherit = "stock.picking"
 
     oms_manifest_id = fields.Many2one(
-        "oms.manifest", string="Manifest", readonly=True, copy=False, index="btree_not_null"
+        "oms.manifest",
+        string="Manifest",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        check_company=True,
     )
     oms_handed_over_at = fields.Datetime(related="oms_manifest_id.date", string="Handed Over", store=True)
 

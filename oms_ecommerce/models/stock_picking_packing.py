@@ -2,7 +2,7 @@ from collections import defaultdict
 
 from markupsafe import Markup
 
-from odoo import _, models
+from odoo import models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
@@ -17,7 +17,7 @@ class StockPicking(models.Model):
         """Open the packing screen for this delivery (the first one still to pack of a selection)."""
         to_pack = self.filtered(lambda p: p.state not in ("done", "cancel") and not p._oms_is_packed())
         if not to_pack:
-            raise UserError(_("Nothing to pack: these deliveries are packed, done or cancelled."))
+            raise UserError(self.env._("Nothing to pack: these deliveries are packed, done or cancelled."))
         return self.env["oms.pack"]._action_open(to_pack)
 
     def _oms_parcels(self):
@@ -135,7 +135,7 @@ class StockPicking(models.Model):
         """The sentence that explains why a parcel needs a manager's override."""
         uom = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
         if check["missing"]:
-            return _(
+            return self.env._(
                 "Parcel %(n)s of %(m)s of %(picking)s: no weight on %(products)s, so its expected weight is "
                 "unknown. Set the product weight (Inventory tab of the product) or ask a manager to override.",
                 n=index,
@@ -144,7 +144,7 @@ class StockPicking(models.Model):
                 products=", ".join(check["missing"].mapped("display_name")),
             )
         percent = 100.0 * check["deviation"] / check["expected"] if check["expected"] else 0.0
-        return _(
+        return self.env._(
             "Parcel %(n)s of %(m)s of %(picking)s weighs %(weight).2f %(uom)s, expected %(expected).2f %(uom)s "
             "± %(allowed).2f %(uom)s (%(percent)+.0f%%): check its contents and weigh it again, or ask a manager "
             "to override with a reason.",
@@ -163,10 +163,12 @@ class StockPicking(models.Model):
         self.ensure_one()
         if self.state in ("done", "cancel"):
             raise UserError(
-                _("%(picking)s is %(state)s: it cannot be packed any more.", picking=self.name, state=self.state)
+                self.env._(
+                    "%(picking)s is %(state)s: it cannot be packed any more.", picking=self.name, state=self.state
+                )
             )
         if not parcels:
-            raise UserError(_("Add at least one parcel to pack %(picking)s.", picking=self.name))
+            raise UserError(self.env._("Add at least one parcel to pack %(picking)s.", picking=self.name))
         taken, numbers = self._oms_check_parcel_contents(parcels)
         self._oms_check_packed_quantities(taken)
         self._oms_check_tracking_numbers(numbers)
@@ -182,16 +184,22 @@ class StockPicking(models.Model):
             lines = [(ml, qty) for ml, qty in parcel["lines"] if qty > 0]
             if not lines:
                 raise UserError(
-                    _("Parcel %(n)s of %(picking)s is empty: put items in it or remove it.", n=index, picking=self.name)
+                    self.env._(
+                        "Parcel %(n)s of %(picking)s is empty: put items in it or remove it.",
+                        n=index,
+                        picking=self.name,
+                    )
                 )
             if parcel.get("weight", 0.0) <= 0:
                 raise UserError(
-                    _("Weigh parcel %(n)s of %(picking)s: enter its measured weight.", n=index, picking=self.name)
+                    self.env._(
+                        "Weigh parcel %(n)s of %(picking)s: enter its measured weight.", n=index, picking=self.name
+                    )
                 )
             for move_line, quantity in lines:
                 if move_line.picking_id != self:
                     raise UserError(
-                        _(
+                        self.env._(
                             "%(product)s is not an item of %(picking)s.",
                             product=move_line.product_id.display_name,
                             picking=self.name,
@@ -199,7 +207,7 @@ class StockPicking(models.Model):
                     )
                 if move_line.result_package_id:
                     raise UserError(
-                        _(
+                        self.env._(
                             "%(product)s of %(picking)s is already in package %(package)s: unpack it first.",
                             product=move_line.product_id.display_name,
                             picking=self.name,
@@ -216,7 +224,7 @@ class StockPicking(models.Model):
         for move_line, quantity in taken.items():
             if move_line.product_uom_id.compare(quantity, move_line.quantity) > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(qty)s %(uom)s of %(product)s packed in %(picking)s, but only %(todo)s to ship: "
                         "remove the extra items.",
                         qty=quantity,
@@ -238,7 +246,7 @@ class StockPicking(models.Model):
             used -= stale
         if repeated or used:
             raise UserError(
-                _(
+                self.env._(
                     "Tracking number %(numbers)s is already used by another parcel: every parcel, backorders "
                     "included, needs its own number.",
                     numbers=", ".join(sorted(repeated | set(used.mapped("oms_tracking_ref")))),
@@ -269,7 +277,9 @@ class StockPicking(models.Model):
                 raise UserError("\n".join(problems))
             if not self.env.user.has_group("oms_ecommerce.group_oms_manager"):
                 raise AccessError(
-                    _("Only an OMS manager can accept a weight outside the tolerance.") + "\n" + "\n".join(problems)
+                    self.env._("Only an OMS manager can accept a weight outside the tolerance.")
+                    + "\n"
+                    + "\n".join(problems)
                 )
         packages = self.env["stock.package"]
         for parcel, check in zip(parcels, checks, strict=True):
@@ -294,9 +304,9 @@ class StockPicking(models.Model):
             self.message_post(
                 body=Markup("<p>%s</p><ul>%s</ul><p>%s</p>")
                 % (
-                    _("Weight outside the tolerance accepted by %(user)s.", user=self.env.user.name),
+                    self.env._("Weight outside the tolerance accepted by %(user)s.", user=self.env.user.name),
                     Markup("").join(Markup("<li>%s</li>") % problem for problem in problems),
-                    _("Reason: %(reason)s", reason=override_reason.strip()),
+                    self.env._("Reason: %(reason)s", reason=override_reason.strip()),
                 ),
                 subtype_xmlid="mail.mt_note",
             )

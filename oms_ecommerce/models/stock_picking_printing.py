@@ -1,7 +1,7 @@
 import base64
 import io
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.pdf import PdfReader
 
@@ -35,15 +35,17 @@ class StockPicking(models.Model):
         for picking in self:
             parcels = picking._oms_parcels()
             if picking.state == "cancel":
-                problems.append(_("%(picking)s is cancelled.", picking=picking.name))
+                problems.append(self.env._("%(picking)s is cancelled.", picking=picking.name))
                 continue
             if not parcels:
-                problems.append(_("%(picking)s: nothing is packed yet; pack and weigh it first.", picking=picking.name))
+                problems.append(
+                    self.env._("%(picking)s: nothing is packed yet; pack and weigh it first.", picking=picking.name)
+                )
                 continue
             unweighed = parcels.filtered(lambda p: p.shipping_weight <= 0)
             if unweighed:
                 problems.append(
-                    _(
+                    self.env._(
                         "%(picking)s: parcel %(packages)s has no weight; weigh it on the packing screen.",
                         picking=picking.name,
                         packages=", ".join(unweighed.mapped("name")),
@@ -57,7 +59,7 @@ class StockPicking(models.Model):
                 check = picking._oms_check_parcel(lines, package.package_type_id, package.shipping_weight)
                 if not check["ok"]:
                     problems.append(
-                        _(
+                        self.env._(
                             "%(picking)s: parcel %(package)s weighs %(weight).2f, expected %(expected).2f ± "
                             "%(allowed).2f%(missing)s; weigh it on the packing screen.",
                             picking=picking.name,
@@ -65,7 +67,7 @@ class StockPicking(models.Model):
                             weight=package.shipping_weight,
                             expected=check["expected"],
                             allowed=check["allowed"],
-                            missing=_(
+                            missing=self.env._(
                                 " (no weight on %(products)s)",
                                 products=", ".join(check["missing"].mapped("display_name")),
                             )
@@ -74,7 +76,7 @@ class StockPicking(models.Model):
                         )
                     )
         if problems:
-            raise UserError(_("No shipping label printed:") + "\n" + "\n".join(problems))
+            raise UserError(self.env._("No shipping label printed:") + "\n" + "\n".join(problems))
 
     def _oms_label_values(self, images=True):
         """One dict per parcel with everything its shipping label shows, in picking order."""
@@ -183,7 +185,7 @@ class StockPicking(models.Model):
         """Shipping documents are the warehouse's: Inventory users print them (salespeople read deliveries)."""
         self.check_access("read")
         if not self.env.su and not self.env.user.has_group("stock.group_stock_user"):
-            raise AccessError(_("Only Inventory users print shipping labels and packing slips."))
+            raise AccessError(self.env._("Only Inventory users print shipping labels and packing slips."))
 
     def _oms_log_print(self, document):
         """Remember who printed which document for these deliveries (one log per company); returns the
@@ -223,7 +225,9 @@ class StockPicking(models.Model):
             result[picking] = pages[index : index + count]
             index += count
         if index != len(pages):
-            raise UserError(_("The labels of %(count)s deliveries do not have one page per parcel.", count=len(self)))
+            raise UserError(
+                self.env._("The labels of %(count)s deliveries do not have one page per parcel.", count=len(self))
+            )
         return result
 
     def _oms_slip_pages(self, pdf=None):
@@ -245,7 +249,9 @@ class StockPicking(models.Model):
             while index < len(pages) and marker not in "".join((pages[index].extract_text() or "").split()):
                 index += 1
             if index == len(pages):
-                raise UserError(_("The packing slip of %(picking)s is missing from its PDF.", picking=picking.name))
+                raise UserError(
+                    self.env._("The packing slip of %(picking)s is missing from its PDF.", picking=picking.name)
+                )
             starts.append(index)
         result = {}
         for position, picking in enumerate(self):
@@ -276,6 +282,6 @@ class StockPicking(models.Model):
     def action_oms_view_prints(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("oms_ecommerce.oms_print_log_action")
-        action["name"] = _("Prints of %(picking)s", picking=self.name)
+        action["name"] = self.env._("Prints of %(picking)s", picking=self.name)
         action["domain"] = [("picking_ids", "in", self.ids)]
         return action

@@ -3,7 +3,9 @@ import json
 from datetime import datetime, time, timedelta
 
 from odoo import fields
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
 from odoo.tests import TransactionCase, new_test_user
 
 
@@ -152,6 +154,24 @@ class OmsCommon(TransactionCase):
     def receive(self, *payloads, channel=None, source="api"):
         return self.Intake._receive(channel or self.channel, list(payloads), source=source)
 
+    def run_step_email_jobs(self):
+        """Run the step-email jobs waiting in queue_job's queue (``oms.order.step._oms_job_notify``) as its runner
+        would: each as the user who enqueued it, with the context it was enqueued with, then marked done.
+
+        :return: how many emails they composed
+        """
+        composed = 0
+        waiting = self.env["queue.job"].search(
+            [("method_name", "=", "_oms_job_notify"), ("state", "=", "pending")], order="id"
+        )
+        for record in waiting:
+            job = Job.load(self.env, record.uuid)
+            composed += job.perform()
+            job.set_done()
+            job.store()
+        self.env.invalidate_all()
+        return composed
+
     def assert_user_told(self, progress, text, kind="success"):
         """The user who started a long action (``oms.job.progress``) was told how it ended: a notification in
         their open browser tabs (sent on the bus when the transaction commits) and a message in their inbox."""
@@ -208,6 +228,22 @@ class OmsPackingCommon(OmsCommon):
         return picking._oms_pack(
             [{"lines": lines, "package_type": self.box, "weight": weight, "tracking_ref": tracking_ref}], **kwargs
         )
+
+
+class OmsAccountingCommon(AccountTestInvoicingCommon):
+    """Odoo's own accounting test base under the OMS fixtures, for the tests that invoice, pay, refund and book
+    payouts: put it after an OMS base (``class TestX(OmsCommon, OmsAccountingCommon)``) and the channel, its
+    warehouse and products are made in ``AccountTestInvoicingCommon``'s company, which has a chart of accounts,
+    journals and taxes (``company_data``, ``init_invoice``, ...). The tests run as superuser, as the other OMS
+    tests, and with the mail features on: the OMS tells its users and customers by mail."""
+
+    @classmethod
+    def setup_independent_user(cls):
+        return None
+
+    @classmethod
+    def default_env_context(cls):
+        return {}
 
 
 class OmsJobsMixin:

@@ -13,14 +13,14 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..wizards import oms_payout_import
-from .common import OmsCommon, in_chain_order, order_payload
+from .common import OmsAccountingCommon, OmsCommon, in_chain_order, order_payload
 
 # 2 mugs at 12.50 + 1 tea at 8.00 - 10 % + shipping 4.99, untaxed (the test products have no taxes)
 TOTAL = 37.19
 
 
 @tagged("post_install", "-at_install")
-class TestAccounting(OmsCommon):
+class TestAccounting(OmsCommon, OmsAccountingCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -36,12 +36,8 @@ class TestAccounting(OmsCommon):
         cls.pay_journal = cls.env["account.journal"].create(
             {"name": "Test Shop Payments", "code": "TSPAY", "type": "bank", "company_id": cls.company.id}
         )
-        cls.bank = cls.env["account.journal"].create(
-            {"name": "OMS Bank", "code": "OMSBK", "type": "bank", "company_id": cls.company.id}
-        )
-        cls.misc = cls.env["account.journal"].search(
-            [("type", "=", "general"), ("company_id", "=", cls.company.id)], limit=1
-        )
+        cls.bank = cls.company_data["default_journal_bank"]
+        cls.misc = cls.company_data["default_journal_misc"]
         cls.marketplace = cls.env["res.partner"].create({"name": "Marketplace Inc"})
         cls.courier = cls.env["res.partner"].create({"name": "OMS Post Ltd"})
         cls.channel.write(

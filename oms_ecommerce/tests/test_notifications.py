@@ -1,10 +1,17 @@
+from unittest.mock import patch
+
+import psycopg2
+
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
-from .common import OmsCommon, order_payload
+from ..models import oms_order_step as order_step
+from .common import OmsCommon, OmsJobsMixin, order_payload
 
 
 @tagged("post_install", "-at_install")
-class TestStepNotifications(OmsCommon):
+class TestStepNotifications(OmsJobsMixin, OmsCommon):
     """One email per customer-facing step, to the right person, in their language, queued."""
 
     @classmethod
@@ -19,16 +26,19 @@ class TestStepNotifications(OmsCommon):
         [(status, body)] = self.receive(order_payload(external_id, **overrides))
         self.assertEqual(status, 201, body)
         order = self.env["sale.order"].browse(body["id"])
-        # The channel does not wait for the "received" email: the step-email cron composes it.
+        # The channel does not wait for the "received" email: a queue job composes it.
         received = order.oms_step_ids.filtered(lambda s: s.step == "received")
         if self.channel.notify_received and order.oms_notify_partner_id:
             self.assertEqual(received.notification, "pending")
             self.assertFalse(self._mails(order))
-        self.env["oms.order.step"]._cron_oms_notify_pending()
+        self.run_step_email_jobs()
         return order
 
     def _mails(self, order):
         return self.env["mail.mail"].search([("model", "=", "sale.order"), ("res_id", "=", order.id)], order="id")
+
+    def _all_mails(self, orders):
+        return self.env["mail.mail"].search([("model", "=", "sale.order"), ("res_id", "in", orders.ids)])
 
     def _ship(self, order):
         return self.ship(order.picking_ids)
@@ -55,11 +65,11 @@ class TestStepNotifications(OmsCommon):
     def test_each_step_once(self):
         order = self._order("n-2")
         order.action_confirm()  # confirmed, then processing (not a customer email)
-        # Whoever confirms does not wait for the email: the step-email cron composes it right after.
+        # Whoever confirms does not wait for the email: a queue job composes it right after.
         confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
         self.assertEqual(confirmed.notification, "pending")
         self.assertEqual(len(self._mails(order)), 1)
-        self.env["oms.order.step"]._cron_oms_notify_pending()
+        self.run_step_email_jobs()
         self.assertEqual(
             self._mails(order).mapped("subject"),
             ["Test Shop: we received your order (n-2)", "Test Shop: your order is confirmed (n-2)"],
@@ -67,14 +77,14 @@ class TestStepNotifications(OmsCommon):
         # Reaching the steps again (a re-validation, a retried job) sends nothing more.
         order._oms_reach_steps()
         order.oms_step_ids._oms_notify()
-        self.env["oms.order.step"]._cron_oms_notify_pending()
+        self.run_step_email_jobs()
         self.assertEqual(len(self._mails(order)), 2)
 
     def test_one_email_per_customer_facing_step(self):
         self.channel.notify_packed = True
         order = self._order("n-8")
         order.action_confirm()
-        self.env["oms.order.step"]._cron_oms_notify_pending()  # the confirmation email, right after
+        self.run_step_email_jobs()  # the confirmation email, right after
         picking = order.picking_ids
         picking.move_line_ids._put_in_pack()
         picking.carrier_tracking_ref = "TRK42"
@@ -113,24 +123,58 @@ class TestStepNotifications(OmsCommon):
             },
         )
 
-    def test_bulk_leaves_the_emails_to_the_cron(self):
-        """Confirming many orders does not wait for their emails: the cron composes them right after."""
+    def test_bulk_leaves_the_emails_to_queue_jobs(self):
+        """Confirming many orders does not wait for their emails: queue jobs of ``NOTIFY_CHUNK`` steps compose them
+        right after, one email per order and step, however often the jobs are asked for or run."""
         self.channel.notify_received = False
         orders = self.env["sale.order"]
         for index in range(25):
             orders |= self._order(f"bulk-{index}")
-        cron = self.env.ref("oms_ecommerce.ir_cron_oms_notify_pending")
-        self.env.cr.cache.pop("oms_notify_cron_triggered", None)  # as in the next request's transaction
-        triggers_before = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
-        orders.action_oms_confirm()
-        self.assertEqual(set(orders.mapped("state")), {"sale"})
-        self.assertFalse(self._mails(orders[0]), "not composed inside the bulk request")
-        self.assertGreater(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers_before)
-        self.env["oms.order.step"]._cron_oms_notify_pending()
+        received = orders.oms_step_ids  # not notified on this channel
+        with patch.object(order_step, "NOTIFY_CHUNK", 10), trap_jobs() as trap:
+            orders.action_oms_confirm()
+            self.assertEqual(set(orders.mapped("state")), {"sale"})
+            self.assertFalse(self._all_mails(orders), "not composed inside the bulk request")
+            steps = orders.oms_step_ids.filtered(lambda s: s.step == "confirmed")
+            self.assertEqual(set(steps.mapped("notification")), {"pending"})
+            jobs = [job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]
+            self.assertEqual([len(job.recordset) for job in jobs], [10] * 5, "50 steps: confirmed, processing")
+            self.assertEqual(sum((job.recordset for job in jobs), steps.browse()), orders.oms_step_ids - received)
+            self.assertEqual(jobs[0].channel, "root.oms_step_mail")
+            # The same steps asked for again before their job ran: the same job (identity key).
+            for job in jobs:
+                job.recordset._oms_enqueue_notify()
+            self.assertEqual(len([job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]), 5)
+            outcomes = self.run_jobs(trap)
+            self.assertEqual({state for state, _result in outcomes}, {"done"})
+            self.assertEqual(sum(result for _state, result in outcomes), 25, "one email per order")
         for order in orders:
             self.assertEqual(
                 self._mails(order).mapped("subject"), [f"Test Shop: your order is confirmed ({order.oms_external_id})"]
             )
+        # A job run a second time (a retry after a lost worker) sends nothing more.
+        self.assertEqual(jobs[0].recordset._oms_job_notify(), 0)
+        self.assertEqual(len(self._all_mails(orders)), 25)
+
+    def test_step_email_job_retries_while_another_transaction_holds_the_steps(self):
+        """Two workers on the same steps: the one that cannot lock them retries later instead of emailing twice."""
+        order = self._order("n-lock")
+        order.action_confirm()
+        confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
+        self.assertEqual(confirmed.notification, "pending")
+        real_execute = type(self.env.cr).execute
+
+        def locked(cr, query, *args, **kwargs):
+            if "FOR NO KEY UPDATE NOWAIT" in str(getattr(query, "code", query)):
+                raise psycopg2.errors.LockNotAvailable("could not obtain lock on row in relation oms_order_step")
+            return real_execute(cr, query, *args, **kwargs)
+
+        with patch.object(type(self.env.cr), "execute", locked), self.assertRaises(RetryableJobError):
+            confirmed._oms_job_notify()
+        self.assertEqual(confirmed.notification, "pending", "nothing sent by the worker that waits")
+        self.assertEqual(self.run_step_email_jobs(), 1)
+        self.assertEqual(confirmed.notification, "sent")
+        self.assertEqual(len(self._mails(order)), 2, "received, then confirmed: once each")
 
     def test_switched_off_step(self):
         self.channel.notify_received = False
@@ -171,7 +215,7 @@ class TestStepNotifications(OmsCommon):
         self.assertEqual(self._mails(order).recipient_ids, order.partner_id, "delivery contact has no email")
         order.partner_shipping_id.email = "bob@example.com"
         order.action_confirm()
-        self.env["oms.order.step"]._cron_oms_notify_pending()  # the confirmation email, right after
+        self.run_step_email_jobs()  # the confirmation email, right after
         self.assertEqual(self._mails(order)[-1].recipient_ids, order.partner_shipping_id)
         # An employee ordering on the web shop with their work email is not emailed by the OMS.
         employee = self.oms_user.partner_id

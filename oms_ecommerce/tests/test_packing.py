@@ -195,6 +195,31 @@ class TestPackingScreen(OmsPackingCommon):
         self.assertEqual(action["report_name"], "oms_ecommerce.report_shipping_label")
         self.assertEqual(picking.oms_package_ids.oms_tracking_ref, "S1")
 
+    def test_typing_a_parcel_number_adds_a_parcel_to_weigh(self):
+        """As in the browser (``Form``): the parcel number typed on an item adds that parcel's line (onchange),
+        whose expected weight and status follow the items and the measured weight (computed)."""
+        picking = self.delivery()
+        screen = self._screen(picking)
+        tea = [item.product_id for item in screen.item_ids].index(self.tea)  # the rows in the order of the screen
+        form = Form(screen)
+        self.assertEqual(len(form.parcel_ids), 1)
+        with form.item_ids.edit(tea) as item:
+            item.parcel = 2
+        self.assertEqual(len(form.parcel_ids), 2, "parcel 2 got a line of its own")
+        with form.parcel_ids.edit(1) as parcel:
+            self.assertEqual(parcel.sequence, 2)
+            self.assertAlmostEqual(parcel.expected_weight, 0.3, msg="the tea (0.1) in the box (0.2)")
+            parcel.weight = 0.3
+            self.assertEqual(parcel.status, "ok")
+        with form.parcel_ids.edit(0) as parcel:
+            self.assertAlmostEqual(parcel.expected_weight, 0.9, msg="two mugs (0.35) in the box (0.2)")
+            parcel.weight = 1.2
+            self.assertEqual(parcel.status, "over")
+        self.assertIn("Parcel 1 of 2", form.problem, "the packer sees the weight problem before confirming")
+        screen = form.save()
+        self.assertEqual(screen.parcel_ids.sorted("sequence").mapped("weight"), [1.2, 0.3])
+        self.assertEqual(screen.parcel_ids.sorted("sequence").mapped("status"), ["over", "ok"])
+
     def test_scanning_into_two_boxes(self):
         picking = self.delivery()
         screen = self._screen(picking)

@@ -72,7 +72,7 @@ class TestParcelDocuments(HttpCase, OmsPackingCommon):
         path = f"/oms/v1/{order.oms_channel_id.code}/orders/{order.oms_external_id}"
         response = self.url_open(path, headers=signed_headers(order.oms_channel_id.sudo().secret, "GET", path))
         self.assertEqual(response.status_code, 200, response.text)
-        self.env["oms.order.step"]._cron_oms_notify_pending()
+        self.run_step_email_jobs()
         mail = self.env["mail.mail"].search(
             [("model", "=", "sale.order"), ("res_id", "=", order.id), ("subject", "ilike", "shipped")]
         )

@@ -408,9 +408,11 @@ class TestShopifyPoll(PlatformPollCase):
             )
             seen = []
             while trap.enqueued_jobs:
-                trap.enqueued_jobs.pop(0).perform()
+                job = trap.enqueued_jobs.pop(0)
+                job.perform()
                 self.env.invalidate_all()
-                seen.append((len(self.orders(self.shopify)), progress.progress, progress.state))
+                if job.method_name != "_oms_job_notify":  # the customers' "received" emails have jobs of their own
+                    seen.append((len(self.orders(self.shopify)), progress.progress, progress.state))
         # Pulled since the watermark minus 10 minutes (2 h 10 min of history up to the click): the first page
         # (2 orders) reaches 40 minutes ago, the second 30 minutes ago; the third reads nothing newer: the end.
         history = progress.total

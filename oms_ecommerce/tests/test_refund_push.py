@@ -4,7 +4,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import OmsJobsMixin, order_payload
+from .common import OmsAccountingCommon, OmsJobsMixin, order_payload
 from .platform_standin import SHOPIFY_TOKEN, WOO_KEY, WOO_SECRET, PlatformStandin
 from .test_returns import OmsReturnsCommon
 
@@ -15,7 +15,7 @@ CREDITED = "19.70"
 
 
 @tagged("post_install", "-at_install")
-class TestRefundPush(OmsJobsMixin, OmsReturnsCommon):
+class TestRefundPush(OmsJobsMixin, OmsReturnsCommon, OmsAccountingCommon):
     """The credit note of received returns pushed as a refund through queue_job to a stand-in Shopify and
     WooCommerce over real HTTP; jobs trapped with queue_job's ``trap_jobs`` and run as its runner would."""
 

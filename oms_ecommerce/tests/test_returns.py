@@ -4,7 +4,7 @@ import openpyxl
 
 from odoo import fields, http
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import config
 from odoo.tools.pdf import PdfReader
 
@@ -227,13 +227,21 @@ class TestReturns(OmsReturnsCommon):
         teas_before = self.tea.with_context(location=stock.id).qty_available
         rmas = self.ask(order, (self.mug, 2), (self.tea, 1))
         rmas.action_oms_approve()
-        wizard = self.env["oms.rma.receive"].create({"barcode": rmas[0].name})
+        # As in the browser: the scan of the label fills the items (a computed field), then the packer edits them.
+        form = Form(self.env["oms.rma.receive"])
+        self.assertEqual(len(form.line_ids), 0)
+        form.barcode = rmas[0].name
+        self.assertEqual(len(form.line_ids), 2, "every approved return of the parcel")
+        for index in range(len(form.line_ids)):
+            with form.line_ids.edit(index) as line:
+                self.assertEqual(line.condition, "resellable")
+                if line.rma_id.product_id == self.tea:
+                    line.condition = "damaged"
+                else:
+                    self.assertEqual(line.quantity, 2)
+                    line.quantity = 1  # one mug of the two came back
+        wizard = form.save()
         self.assertEqual(wizard.line_ids.rma_id, rmas)
-        for line in wizard.line_ids:
-            if line.rma_id.product_id == self.tea:
-                line.condition = "damaged"
-            else:
-                line.quantity = 1  # one mug of the two came back
         wizard.action_receive()
         quarantine = self.warehouse.oms_quarantine_location_id
         self.assertEqual(quarantine.usage, "internal")

@@ -1,3 +1,4 @@
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
@@ -126,3 +127,56 @@ class TestSecurity(OmsCommon):
         )
         with self.assertRaisesRegex(UserError, "company inconsistencies"), self.env.cr.savepoint():
             self.channel.write({"payout_journal_id": journal.id})
+
+    def test_company_checks_hold_on_orders_payouts_tickets_and_jobs(self):
+        """The links from our own records to orders, deliveries, channels and teams refuse another company's."""
+        other = self.other_company
+        customer = self.env["res.partner"].create({"name": "Cross Customer", "email": "cross@example.com"})
+        other_order = self.env["sale.order"].create({"partner_id": customer.id, "company_id": other.id})
+        self.assertEqual(other_order.company_id, other)
+        other_team = self.env["oms.ticket.team"].create({"name": "Other desk", "company_id": other.id})
+        payout = self.env["oms.payout"].create(
+            {
+                "reference": "CROSS-1",
+                "channel_id": self.channel.id,
+                "line_ids": [fields.Command.create({"external_id": "cross-1", "net": 1.0})],
+            }
+        )
+        ticket = self.env["oms.ticket"].create({"subject": "Where is it?", "partner_id": customer.id})
+        deal = self.env["oms.deal"].create(
+            {"name": "Cross deal", "body": "<p>10% off</p>", "company_id": self.company.id}
+        )
+        cases = [
+            (payout.line_ids, {"order_id": other_order.id}),
+            (self.intake, {"order_id": other_order.id}),
+            (ticket, {"order_id": other_order.id}),
+            (ticket, {"team_id": other_team.id}),
+            (ticket, {"channel_id": self.other_channel.id}),
+            (deal, {"channel_ids": [fields.Command.set(self.other_channel.ids)]}),
+            (
+                self.env["oms.ticket.sla"].create({"name": "Cross SLA", "company_id": self.company.id}),
+                {"team_id": other_team.id},
+            ),
+        ]
+        for record, vals in cases:
+            with (
+                self.subTest(model=record._name, field=next(iter(vals))),
+                self.assertRaisesRegex(UserError, "company inconsistencies"),
+                self.env.cr.savepoint(),
+            ):
+                record.write(vals)
+        self.assertFalse(payout.line_ids.order_id, "the payout line still points at no order")
+        self.assertFalse(ticket.order_id)
+        # A long action on a channel belongs to the channel's company, whatever the current company.
+        progress, created = self.env["oms.job.progress"]._oms_start(
+            "poll", "Cross poll", f"poll:{self.other_channel.id}", 1, channel_id=self.other_channel.id
+        )
+        self.assertTrue(created)
+        self.assertEqual(progress.company_id, other)
+        with self.assertRaisesRegex(UserError, "company inconsistencies"), self.env.cr.savepoint():
+            progress.company_id = self.company
+        # A ticket opened for another company's order gets that company's team.
+        other_ticket = self.env["oms.ticket"].create(
+            {"subject": "Cross", "partner_id": customer.id, "order_id": other_order.id, "company_id": other.id}
+        )
+        self.assertEqual(other_ticket.team_id, other_team)

@@ -1,10 +1,33 @@
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from odoo.addons.mail.tests.common import MailCase
 from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import OmsCommon, OmsPackingCommon, order_payload
 
+# A customer's plain-text email as the mail gateway receives it; the placeholders are those of mail's
+# ``MockEmail.format`` (``format_and_process``), the body one of ours.
+TICKET_EMAIL = """Return-Path: {return_path}
+To: {to}
+cc: {cc}
+Received: by mail1.example.com (Postfix, from userid 10002)
+    id 5DF9ABFB2A; {date}
+From: {email_from}
+Subject: {subject}
+MIME-Version: 1.0
+Content-Type: text/plain; charset="utf-8"
+Content-Transfer-Encoding: 8bit
+Date: {date}
+Message-ID: {msg_id}
+{extra}
 
-class OmsTicketCommon(OmsCommon):
+{body}
+"""
+
+
+class OmsTicketCommon(MailCase, OmsCommon):
     """The service team's alias support@shop.example.com, a customer with a channel order, an agent."""
 
     @classmethod
@@ -28,20 +51,25 @@ class OmsTicketCommon(OmsCommon):
         cls.customer = cls.order.partner_id
 
     def incoming(self, email_from, subject, body, msg_id, reply_to_msg_id=None, to="support@shop.example.com"):
-        """An email as the mail gateway receives it; returns the ticket it went to."""
-        headers = [
-            f"From: {email_from}",
-            f"To: {to}",
-            f"Subject: {subject}",
-            f"Message-ID: <{msg_id}>",
-            "MIME-Version: 1.0",
-            "Content-Type: text/plain; charset=utf-8",
-        ]
-        if reply_to_msg_id:
-            headers += [f"In-Reply-To: {reply_to_msg_id}", f"References: {reply_to_msg_id}"]
-        raw = "\r\n".join(headers) + "\r\n\r\n" + body
-        ticket_id = self.env["mail.thread"].message_process(None, raw)
-        return self.env["oms.ticket"].browse(ticket_id)
+        """An email through the mail gateway (mail's ``format_and_process``); returns the ticket it went to, found
+        by the email's message id (``format_and_process`` looks for the record whose ``target_field`` equals the
+        subject: the demo data has tickets of the same subjects, and a reply's ticket keeps its first subject)."""
+        extra = f"In-Reply-To: {reply_to_msg_id}\nReferences: {reply_to_msg_id}" if reply_to_msg_id else ""
+        self.format_and_process(
+            TICKET_EMAIL,
+            email_from,
+            to,
+            subject=subject,
+            extra=extra,
+            msg_id=f"<{msg_id}>",
+            target_model="oms.ticket",
+            target_field="name",
+            date=format_datetime(datetime.now(UTC)),
+            body=body,
+        )
+        message = self.env["mail.message"].search([("message_id", "=", f"<{msg_id}>")])
+        self.assertEqual((len(message), message.model), (1, "oms.ticket"), "the email reached a ticket")
+        return self.env["oms.ticket"].browse(message.res_id)
 
     def acks(self, ticket):
         return ticket.message_ids.filtered(

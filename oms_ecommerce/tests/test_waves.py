@@ -7,7 +7,7 @@ from psycopg2 import IntegrityError
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 from odoo.tools.pdf import PdfReader
 
@@ -284,8 +284,17 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
     def test_large_wave_prints_once_in_the_background(self):
         first, second = self._two_deliveries()
         wave = self.wave(first | second)
+        self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "2")
+        # As in the browser: what is printed (computed from the content and reprint choices) decides the way.
+        form = Form(
+            self.env["oms.wave.print.wizard"].with_user(self.oms_warehouse_user).with_context(default_batch_id=wave.id)
+        )
+        self.assertEqual((form.delivery_count, form.skipped_count, form.background), (2, 0, False))
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "1")
-        wizard = self.env["oms.wave.print.wizard"].with_user(self.oms_warehouse_user).create({"batch_id": wave.id})
+        form.content = "labels"
+        self.assertEqual((form.delivery_count, form.background), (2, True), "above the threshold: in the background")
+        form.content = "all"
+        wizard = form.save()
         self.assertTrue(wizard.background)
         with trap_jobs() as trap:
             action = wizard.action_print()
@@ -445,6 +454,12 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         express_wave = self.wave(express)
         for picking in cod | paid | express:
             self.ship(picking)
+        # As in the browser: choosing the courier fills its deliveries (a computed field), a wave narrows them.
+        form = Form(self.env["oms.handover"].with_user(self.oms_warehouse_user))
+        form.carrier_id = self.carrier
+        self.assertEqual(sorted(form.picking_ids.ids), sorted((cod | paid).ids))
+        form.batch_ids.add(express_wave)
+        self.assertEqual(form.picking_ids.ids, [], "none of the carrier's deliveries is in that wave")
         handover = self.env["oms.handover"].with_user(self.oms_warehouse_user).create({"carrier_id": self.carrier.id})
         self.assertEqual(handover.picking_ids, cod | paid, "the carrier's shipped deliveries not handed over yet")
         handover.picking_ids |= express  # another carrier's parcel added by hand stays out

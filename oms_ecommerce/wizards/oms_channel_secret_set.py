@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 
@@ -20,8 +20,10 @@ class OmsChannelSecretSet(models.TransientModel):
         channel = self.channel_id
         channel._check_secret_manager()
         if not (self.secret or "").strip():
-            raise UserError(_("Paste the platform's secret."))
+            raise UserError(self.env._("Paste the platform's secret."))
         channel.sudo().write({"secret": self.secret.strip(), "secret_shown": True})
-        channel.message_post(body=_("The secret was set by hand; the previous one is accepted for one more hour."))
+        channel.message_post(
+            body=self.env._("The secret was set by hand; the previous one is accepted for one more hour.")
+        )
         self.secret = False  # not kept in the wizard's table
         return {"type": "ir.actions.act_window_close"}

@@ -5,7 +5,7 @@ import io
 from collections import OrderedDict
 from datetime import date, datetime
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.actions import window_action
@@ -105,12 +105,12 @@ class OmsIntakeImport(models.TransientModel):
         is_xlsx = name.endswith(".xlsx") or content[:2] == b"PK"
         rows = self._read_xlsx(content) if is_xlsx else self._read_csv(content)
         if not rows:
-            raise UserError(_("The file has no header row: the first row must name the columns."))
+            raise UserError(self.env._("The file has no header row: the first row must name the columns."))
         header = [_text(h).lower() for h in rows[0]]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise UserError(
-                _(
+                self.env._(
                     "The file lacks the columns %(missing)s. Expected columns: %(columns)s.",
                     missing=", ".join(missing),
                     columns=", ".join(COLUMNS),
@@ -140,7 +140,7 @@ class OmsIntakeImport(models.TransientModel):
         try:
             workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a broken file
-            raise UserError(_("This file cannot be read as XLSX: %(error)s", error=exc)) from exc
+            raise UserError(self.env._("This file cannot be read as XLSX: %(error)s", error=exc)) from exc
         sheet = workbook.worksheets[0]
         return [list(row) for row in sheet.iter_rows(values_only=True)]
 
@@ -186,12 +186,12 @@ class OmsIntakeImport(models.TransientModel):
         self.ensure_one()
         payloads = self._rows_to_payloads(self._read_rows())
         if not payloads:
-            raise UserError(_("The file has a header but no order rows."))
+            raise UserError(self.env._("The file has a header but no order rows."))
         intakes = self.env["oms.intake"]._store(self.channel_id, payloads, source="import")
         with intakes._oms_processing():
             intakes._process()
         self.write({"state": "done", "intake_ids": [fields.Command.set(intakes.ids)]})
-        return window_action(self, _("Import result"), target="new")
+        return window_action(self, self.env._("Import result"), target="new")
 
     def action_open_errors(self):
         self.ensure_one()

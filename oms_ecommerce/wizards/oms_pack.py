@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.actions import window_action
@@ -70,7 +70,7 @@ class OmsPack(models.TransientModel):
         move_lines = picking.move_line_ids.filtered(lambda ml: ml.quantity > 0 and not ml.result_package_id)
         if not move_lines:
             raise UserError(
-                _(
+                self.env._(
                     "%(picking)s has no reserved items to pack: check its availability first.",
                     picking=picking.name,
                 )
@@ -98,7 +98,7 @@ class OmsPack(models.TransientModel):
         self.ensure_one()
         return window_action(
             self,
-            _("Pack %(picking)s", picking=self.picking_id.name),
+            self.env._("Pack %(picking)s", picking=self.picking_id.name),
             target="new",
             context={"dialog_size": "extra-large"},
         )
@@ -145,7 +145,7 @@ class OmsPack(models.TransientModel):
             todo = sum(ml.product_uom_id._compute_quantity(ml.quantity, product.uom_id) for ml in move_lines)
             counted = sum(ml.product_uom_id._compute_quantity(counted_by_line[ml], product.uom_id) for ml in move_lines)
             raise UserError(
-                _(
+                self.env._(
                     "%(product)s scanned once more than ordered: %(todo)s to pack in %(picking)s, %(counted)s "
                     "already scanned. Put the extra item back.",
                     product=product.display_name,
@@ -164,7 +164,7 @@ class OmsPack(models.TransientModel):
                 fields.Command.create({"move_line_id": move_line.id, "parcel": current, "quantity": step(move_line)})
             ]
         self._ensure_parcel(current)
-        self.last_scan = _("%(product)s → parcel %(parcel)s", product=product.display_name, parcel=current)
+        self.last_scan = self.env._("%(product)s → parcel %(parcel)s", product=product.display_name, parcel=current)
 
     def _scan_other(self, barcode):
         """Not an item nor a box: the carrier's tracking barcode of the current parcel, if it has none yet."""
@@ -175,7 +175,7 @@ class OmsPack(models.TransientModel):
         ].search_count([("name", "=", barcode), ("company_id", "in", (False, self.company_id.id))], limit=1)
         if known or not parcel or parcel.tracking_ref:
             raise UserError(
-                _(
+                self.env._(
                     "Barcode %(barcode)s is not an item of %(picking)s (nor a box, nor a tracking number for a "
                     "parcel without one): put it aside.",
                     barcode=barcode,
@@ -183,7 +183,7 @@ class OmsPack(models.TransientModel):
                 )
             )
         parcel.tracking_ref = barcode
-        self.last_scan = _("tracking number %(number)s → parcel %(parcel)s", number=barcode, parcel=current)
+        self.last_scan = self.env._("tracking number %(number)s → parcel %(parcel)s", number=barcode, parcel=current)
 
     def _scan_package_type(self, package_type):
         current = self.current_parcel or 1
@@ -192,7 +192,7 @@ class OmsPack(models.TransientModel):
             self.current_parcel = current
         self._ensure_parcel(current)
         self.parcel_ids.filtered(lambda p: p.sequence == current).package_type_id = package_type
-        self.last_scan = _("%(box)s → parcel %(parcel)s", box=package_type.name, parcel=current)
+        self.last_scan = self.env._("%(box)s → parcel %(parcel)s", box=package_type.name, parcel=current)
 
     def _ensure_parcel(self, number):
         if not self.parcel_ids.filtered(lambda p: p.sequence == number):
@@ -222,7 +222,7 @@ class OmsPack(models.TransientModel):
         missing = numbers - set(rows.mapped("sequence"))
         if missing:
             raise UserError(
-                _(
+                self.env._(
                     "Parcel %(numbers)s has items but no line to weigh it: add it under Parcels.",
                     numbers=", ".join(map(str, sorted(missing))),
                 )

@@ -240,4 +240,4 @@ class OrdersDemo:
         if len(received) > 2:
             received[:1]._oms_hold("Address incomplete: call the customer to check the flat number.")
             received[1:2]._action_cancel()
-        self.env["oms.order.step"]._cron_oms_notify_pending()  # the customer emails, as the cron would
+        self.env["oms.order.step"]._oms_notify_pending()  # the customer emails, as the queue jobs would
