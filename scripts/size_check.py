@@ -9,8 +9,8 @@ purpose: <why>``:
   body (its docstring counts).
 
 Lengths are counted as Python's ``ast`` sees them: from the ``def`` line to the last line of the body.
-The tests (``oms_ecommerce/tests``) are left out: a test follows the scenario it tells, and its file the
-domain it covers; ``--tests`` lists them too.
+The tests (``oms_ecommerce/tests``) follow the same rule: a long scenario or a test file covering a whole
+domain carries its reason too.
 """
 
 import ast
@@ -58,7 +58,7 @@ def function_problems(path, tree, lines):
         )
 
 
-def main(with_tests=False):
+def main(with_tests=True):
     problems = []
     for file in sorted(ADDON.rglob("*.py")):
         path = file.relative_to(ROOT)
@@ -83,4 +83,4 @@ def main(with_tests=False):
 
 
 if __name__ == "__main__":
-    sys.exit(main(with_tests="--tests" in sys.argv[1:]))
+    sys.exit(main())

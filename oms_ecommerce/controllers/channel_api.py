@@ -1,3 +1,4 @@
+# Longer than ~400 lines on purpose: API.md is one contract, so its routes (orders, batch, status, cancel, delivered, returns) live together with the signature check and error answers they share; each route is short.
 """The channel API of API.md: web shops and marketplaces push orders and read their state."""
 
 import json

@@ -1,3 +1,4 @@
+# Longer than ~570 lines on purpose: one stand-in server for the Shopify and WooCommerce endpoints the tests call, in their documented shapes; splitting it per platform would duplicate the server.
 """A stand-in for the platforms' admin APIs, on 127.0.0.1, for tests and the bench.
 
 It implements the few calls Odoo makes, in the platforms' published shapes:
@@ -471,6 +472,7 @@ class PlatformStandin:
     # ------------------------------------------------------------------ WooCommerce
 
     def _woo(self, method, path, record, fault):
+        # Longer than ~100 lines on purpose: WooCommerce's routing table, one short branch per endpoint.
         body = record["json"] or {}
         if fault == "user_errors":
             return 400, {

@@ -1,3 +1,4 @@
+# Longer than ~950 lines on purpose: the accounting domain's scenarios (invoicing policies, payments, payout import, matching and posting, COD, margins, reports) share one accounting set-up.
 import base64
 import io
 from datetime import datetime, time, timedelta

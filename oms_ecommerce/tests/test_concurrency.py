@@ -1,3 +1,4 @@
+# Longer than ~430 lines on purpose: the concurrency scenarios share one real multi-threaded server's start-up.
 """Requests arriving at the same moment on a multi-worker Odoo server: the same order delivered twice,
 ten repeats of an idempotent call, ten first orders of one new email."""
 
@@ -367,6 +368,7 @@ class TestConcurrentWebhooks(PreforkServerCase):
         return answers
 
     def test_concurrent_identical_deliveries_make_one_order(self):
+        # Longer than ~60 lines on purpose: the scenario's steps, end to end.
         tag = uuid.uuid4().hex[:8]
         product_ids, (shopify_id, woo_id) = self._webhook_fixtures(tag)
         self.addCleanup(self._cleanup_webhooks, product_ids, [shopify_id, woo_id])

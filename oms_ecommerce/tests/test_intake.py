@@ -12,6 +12,7 @@ from .common import OmsCommon, order_payload, placed_days_ago
 @tagged("post_install", "-at_install")
 class TestIntake(OmsCommon):
     def test_created_order_maps_the_payload(self):
+        # Longer than ~60 lines on purpose: every field of the payload checked on the order.
         [(status, body)] = self.receive(order_payload())
         self.assertEqual(status, 201)
         self.assertEqual(body["status"], "created")

@@ -91,6 +91,7 @@ class TestParcelDocuments(HttpCase, OmsPackingCommon):
         }
 
     def _check_documents(self, picking, parcels, extra=(), cod=0.0):
+        # Longer than ~60 lines on purpose: every document of a parcel checked in one place.
         """``parcels``: (number, weight) of parcel 1, 2, …; ``extra``: numbers beyond the parcels; ``cod``: the
         amount collected with parcel 1. Every document shows exactly these, each number with its parcel."""
         docs = self._documents(picking)

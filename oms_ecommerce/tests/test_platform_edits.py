@@ -205,6 +205,7 @@ class TestShopifyEdits(PlatformEditCase):
     # Refunds
     # ------------------------------------------------------------------
     def test_refund_of_an_invoiced_order_prepares_one_credit_note(self):
+        # Longer than ~60 lines on purpose: the scenario's steps, end to end.
         self.vat(price_include=True)
         order = self.create_order(taxes_included=True, total_tax="6.45")
         invoice = self.invoice(order)

@@ -1,3 +1,4 @@
+# Longer than ~520 lines on purpose: the pull of missed orders, for Shopify and WooCommerce, against one stand-in server.
 import base64
 import json
 import threading

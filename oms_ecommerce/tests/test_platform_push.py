@@ -1,3 +1,4 @@
+# Longer than ~500 lines on purpose: the pushes to Shopify and WooCommerce (shipments, cancellations, stock), against one stand-in server.
 from unittest.mock import patch
 
 from odoo.addons.queue_job.tests.common import trap_jobs

@@ -1,3 +1,4 @@
+# Longer than ~480 lines on purpose: the webhooks of Shopify and WooCommerce, in their published shapes, share their signing helpers.
 import json
 from datetime import timedelta
 from pathlib import Path

@@ -102,6 +102,7 @@ class TestRefundPush(OmsJobsMixin, OmsReturnsCommon, OmsAccountingCommon):
     # ------------------------------------------------------------------ Shopify
 
     def test_shopify_refund_pushed_once_with_lines_and_amount(self):
+        # Longer than ~60 lines on purpose: the scenario's steps, end to end.
         order = self.platform_order(self.shopify, "2001")
         with trap_jobs() as trap:
             __, credit_note = self.return_received(order)

@@ -1,3 +1,4 @@
+# Longer than ~430 lines on purpose: a return's scenarios from the request to the refund share one shipped order's set-up.
 import io
 
 import openpyxl

@@ -1,3 +1,4 @@
+# Longer than ~520 lines on purpose: wave rules, wave documents and the hand-over share the wave set-up.
 import base64
 import io
 from unittest.mock import patch
@@ -282,6 +283,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
             queued.perform()
 
     def test_large_wave_prints_once_in_the_background(self):
+        # Longer than ~100 lines on purpose: the scenario's steps, end to end (request, chunks, a requeued job, assembly).
         first, second = self._two_deliveries()
         wave = self.wave(first | second)
         self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.wave_background_threshold", "2")
@@ -434,6 +436,7 @@ class TestWavePrinting(HttpCase, OmsWaveCommon):
         self.assertTrue(first.oms_label_printed_at and second.oms_slip_printed_at)
 
     def test_manifest_hand_over_pdf_and_xlsx(self):
+        # Longer than ~60 lines on purpose: the scenario's steps, end to end.
         cod = self.delivery("man-1", payment={"status": "cod", "method": "cod", "amount": 0})
         mug_line, tea_line = self.lines(cod, self.mug), self.lines(cod, self.tea)
         cod._oms_pack(
