@@ -50,6 +50,7 @@
         "views/sale_portal_templates.xml",
         "views/stock_picking_views.xml",
         "views/oms_print_log_views.xml",
+        "views/res_company_views.xml",
         "views/oms_wave_views.xml",
         "views/oms_ticket_views.xml",
         "views/oms_deal_views.xml",
