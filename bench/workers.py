@@ -59,14 +59,15 @@ def parse_args():
     parser.add_argument("--hard-orders", type=int, default=common.env_int("N_HARD", 10000))
     parser.add_argument("--hard-senders", type=int, default=16)
     parser.add_argument("--workers", type=int, default=common.env_int("OMS_BENCH_WORKERS", 4))
+    parser.add_argument("--kills", type=int, default=1, help="workers killed in the hard case (default 1, at a third)")
     parser.add_argument(
         "--ports",
         default=os.environ.get("OMS_BENCH_PORTS"),
         help="the servers' ports, e.g. 8400-8499 (env OMS_BENCH_PORTS; default: any free ones)",
     )
     args = parser.parse_args()
-    if min(args.orders, args.senders, args.hard_senders, args.workers) < 1 or args.hard_orders < 100:
-        parser.error("need --orders, --senders, --hard-senders and --workers >= 1, --hard-orders >= 100")
+    if min(args.orders, args.senders, args.hard_senders, args.workers, args.kills) < 1 or args.hard_orders < 100:
+        parser.error("need --orders, --senders, --hard-senders, --workers and --kills >= 1, --hard-orders >= 100")
     return args
 
 
@@ -259,23 +260,46 @@ def worker_pids(server):
     return sorted(pids)
 
 
-def kill_a_worker(server, progress, at, report):
-    """Once ``at`` of ``total`` requests are answered, SIGKILL one worker (a running one if any) and wait
-    for the master to replace it."""
-    for _i in range(at):
-        progress.acquire()
-    pids = worker_pids(server)
-    running = [pid for pid in pids if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "R"]
-    victim = (running or pids)[0]
-    report.update(pid=victim, workers=pids, running=bool(running), at=time.perf_counter(), done=at)
-    os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        now = worker_pids(server)
-        if victim not in now and len(now) >= len(pids):
-            report.update(respawned=time.perf_counter() - report["at"], new_workers=now)
-            return
-        time.sleep(0.05)
+def kill_workers(server, progress, thresholds, kills):
+    """Each time as many requests as the next of ``thresholds`` are answered, SIGKILL one worker (a running
+    one if any) and wait for the master to replace it; what was done is appended to ``kills``."""
+    answered = 0
+    for threshold in thresholds:
+        while answered < threshold:
+            progress.acquire()
+            answered += 1
+        pids = worker_pids(server)
+        running = [pid for pid in pids if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "R"]
+        victim = random.choice(running or pids)
+        kill = {"pid": victim, "workers": pids, "running": bool(running), "at": time.perf_counter(), "done": answered}
+        kills.append(kill)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = worker_pids(server)
+            if victim not in now and len(now) >= len(pids):
+                kill.update(respawned=time.perf_counter() - kill["at"], new_workers=now)
+                break
+            time.sleep(0.05)
+
+
+def describe_kills(requests, kills):
+    """One line per kill, then the requests it interrupted and what their retry was answered."""
+    for kill in kills:
+        common.say(
+            f"  kill: worker {kill['pid']} of {kill['workers']} ({'running' if kill['running'] else 'none seen running'}) "
+            f"SIGKILLed after {kill['done']} answers; replaced in {kill.get('respawned', float('nan')):.1f} s by "
+            f"{kill.get('new_workers')}"
+        )
+        for request in requests:
+            hit = [a for a in request.attempts[:-1] if a[2] == 0 and a[0] <= kill["at"] <= a[1]]
+            if hit:
+                status, data = request.answer or (0, b"")
+                common.say(
+                    f"    in flight then: {'batch of ' + str(len(request.payloads)) if request.batch else 'order'} "
+                    f"{request.payloads[0]['external_id']}…, {hit[0][3]} after {hit[0][1] - hit[0][0]:.2f} s; "
+                    f"sent {len(request.attempts)} times, last answer {status} {data[:80]!r}"
+                )
 
 
 def check_database(args, channel_id, payloads):
@@ -338,11 +362,12 @@ def hard_case(args, ctx, tag):
         )
         common.say(
             f"  {total} requests from {senders} senders to 127.0.0.1:{server.port}, {args.workers} prefork workers "
-            f"(pids {worker_pids(server)}); one SIGKILLed after {total // 3} answers; load average {base.load()}"
+            f"(pids {worker_pids(server)}); {args.kills} SIGKILLed (the first after a third of the answers); load average {base.load()}"
         )
-        progress, report = threading.Semaphore(0), {}
+        progress, kills = threading.Semaphore(0), []
         threads = [RetryingSender(server.port, ctx["secret"], lane, progress) for lane in lanes]
-        killer = threading.Thread(target=kill_a_worker, args=(server, progress, total // 3, report), daemon=True)
+        thresholds = [total * (k + 1) // (args.kills + 2) for k in range(args.kills)]
+        killer = threading.Thread(target=kill_workers, args=(server, progress, thresholds, kills), daemon=True)
         start = time.perf_counter()
         killer.start()
         for thread in threads:
@@ -354,10 +379,10 @@ def hard_case(args, ctx, tag):
         load_after = base.load()
     finally:
         stop_servers(args, [server])
-    return hard_report(args, ctx, payloads, lanes, report, seconds, load_after)
+    return hard_report(args, ctx, payloads, lanes, kills, seconds, load_after)
 
 
-def hard_report(args, ctx, payloads, lanes, report, seconds, load_after):
+def hard_report(args, ctx, payloads, lanes, kills, seconds, load_after):
     n = len(payloads)
     requests = [request for lane in lanes for request in lane]
     retried = [request for request in requests if len(request.attempts) > 1]
@@ -365,22 +390,17 @@ def hard_report(args, ctx, payloads, lanes, report, seconds, load_after):
     kinds = {}
     for _started, _ended, status, problem in failures:
         kinds[problem or str(status)] = kinds.get(problem or str(status), 0) + 1
-    at = report.get("at", float("inf"))
-    hit = [a for a in failures if a[0] <= at <= a[1]]
+    hit = [a for a in failures for kill in kills if a[0] <= kill["at"] <= a[1]]
     times = [request.attempts[-1][1] - request.attempts[-1][0] for request in requests]
     common.say(
         f"  sent in {seconds:.1f} s ({n / seconds:.1f} orders/s, {len(requests)} requests); answers p50 "
         f"{1000 * statistics.median(times):.0f} ms, p95 {1000 * webhooks.percentile(times, 0.95):.0f} ms; load "
         f"average {load_after} after (the machine is shared: other agents' tests run on its 2 cores)"
     )
-    common.say(
-        f"  kill: worker {report.get('pid')} of {report.get('workers')} ({'running' if report.get('running') else 'not seen running'}) "
-        f"after {report.get('done')} answers; replaced in {report.get('respawned', float('nan')):.1f} s by "
-        f"{report.get('new_workers')}"
-    )
+    describe_kills(requests, kills)
     common.say(
         f"  retries: {len(retried)} request(s) retried, {sum(len(r.attempts) - 1 for r in retried)} attempt(s) "
-        f"more; failures {kinds or 'none'}; in flight when the worker was killed: {len(hit)}"
+        f"more; failures {kinds or 'none'}; in flight when a worker was killed: {len(hit)}"
     )
     orders, stored, states = check_database(args, ctx["channel_id"], payloads)
     named, unanswered = answered_orders(lanes)
