@@ -177,6 +177,7 @@ class Request:
         self.payloads, self.batch, self.slot = payloads, batch, slot
         self.path = f"/oms/v1/{base.CHANNEL_CODE}/orders" + ("/batch" if batch else "")
         self.raw = json.dumps({"orders": payloads} if batch else payloads[0]).encode()
+        self.again = False  # the second sending of an order
         self.attempts = []  # (started, ended, status or 0, what went wrong or None)
         self.answer = None
 
@@ -203,7 +204,9 @@ def hard_plan(tag, n, senders, currency, rng):
     for i in rng.sample(range(n), n // 10):
         sender, slot = sender_of[payloads[i]["external_id"]]
         other = (sender + rng.randrange(1, senders)) % senders
-        lanes[other].append(Request([payloads[i]], False, slot + rng.uniform(0.5, 40)))
+        again = Request([payloads[i]], False, slot + rng.uniform(0.5, 40))
+        again.again = True
+        lanes[other].append(again)
     for lane in lanes:
         lane.sort(key=lambda request: request.slot)
     return payloads, lanes
@@ -296,7 +299,8 @@ def describe_kills(requests, kills):
             if hit:
                 status, data = request.answer or (0, b"")
                 common.say(
-                    f"    in flight then: {'batch of ' + str(len(request.payloads)) if request.batch else 'order'} "
+                    f"    in flight then: {'batch of ' + str(len(request.payloads)) if request.batch else 'order'}"
+                    f"{' (its second sending)' if request.again else ''} "
                     f"{request.payloads[0]['external_id']}…, {hit[0][3]} after {hit[0][1] - hit[0][0]:.2f} s; "
                     f"sent {len(request.attempts)} times, last answer {status} {data[:80]!r}"
                 )
