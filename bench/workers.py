@@ -247,20 +247,37 @@ class RetryingSender(threading.Thread):
         conn.close()
 
 
-def worker_pids(server):
-    """The prefork HTTP workers of ``server``: its children, but the gevent (long-polling) process."""
-    pids = []
+def children(pid):
+    """{child pid: its command line} of process ``pid``."""
+    found = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            stat = (entry / "stat").read_text()
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if entry.name.isdigit() and int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat.rpartition(")")[2].split()[1]) == server.proc.pid and b"gevent" not in argv[:3]:
-            pids.append(int(entry.name))
-    return sorted(pids)
+    return found
+
+
+def worker_pids(server):
+    """The prefork HTTP workers of ``server``: the children forked with its very command line, seen twice 0.3 s
+    apart. Not the long-polling process (``odoo-bin gevent …``, which Odoo respawns as soon as it dies: when it
+    cannot start it is respawned over and over, and a child caught between its fork and its exec still has the
+    master's command line)."""
+    master = Path(f"/proc/{server.proc.pid}/cmdline").read_bytes()
+    first = children(server.proc.pid)
+    time.sleep(0.3)
+    second = children(server.proc.pid)
+    return sorted(pid for pid, argv in second.items() if argv == master and first.get(pid) == master)
+
+
+def long_polling_restarts(server, seconds=2.0):
+    """How many long-polling processes the master started in ``seconds`` (0 when it runs as it should)."""
+    seen, deadline = set(), time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen |= {pid for pid, argv in children(server.proc.pid).items() if b"gevent" in argv.split(b"\0")[:3]}
+        time.sleep(0.05)
+    return max(len(seen) - 1, 0)
 
 
 def kill_workers(server, progress, thresholds, kills):
@@ -366,7 +383,8 @@ def hard_case(args, ctx, tag):
         )
         common.say(
             f"  {total} requests from {senders} senders to 127.0.0.1:{server.port}, {args.workers} prefork workers "
-            f"(pids {worker_pids(server)}); {args.kills} SIGKILLed (the first after a third of the answers); load average {base.load()}"
+            f"(pids {worker_pids(server)}; long-polling process restarted {long_polling_restarts(server)} times in 2 s); "
+            f"{args.kills} SIGKILLed (the first after a third of the answers); load average {base.load()}"
         )
         progress, kills = threading.Semaphore(0), []
         threads = [RetryingSender(server.port, ctx["secret"], lane, progress) for lane in lanes]
