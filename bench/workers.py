@@ -373,6 +373,7 @@ def hard_case(args, ctx, tag):
     payloads, lanes = hard_plan(tag, n, senders, ctx["currency"], random.Random(n))
     total = sum(len(lane) for lane in lanes)
     in_batches = sum(len(r.payloads) for lane in lanes for r in lane if r.batch)
+    thresholds = [total * (k + 1) // (args.kills + 2) for k in range(args.kills)]  # one kill: at a third
     server = start_server(args, args.workers)
     try:
         warm = [base.order_payload(f"{tag}-hardw", i, ctx["currency"]) for i in range(2 * args.workers)]
@@ -384,11 +385,10 @@ def hard_case(args, ctx, tag):
         common.say(
             f"  {total} requests from {senders} senders to 127.0.0.1:{server.port}, {args.workers} prefork workers "
             f"(pids {worker_pids(server)}; long-polling process restarted {long_polling_restarts(server)} times in 2 s); "
-            f"{args.kills} SIGKILLed (the first after a third of the answers); load average {base.load()}"
+            f"one SIGKILLed after {', '.join(map(str, thresholds))} answers; load average {base.load()}"
         )
         progress, kills = threading.Semaphore(0), []
         threads = [RetryingSender(server.port, ctx["secret"], lane, progress) for lane in lanes]
-        thresholds = [total * (k + 1) // (args.kills + 2) for k in range(args.kills)]
         killer = threading.Thread(target=kill_workers, args=(server, progress, thresholds, kills), daemon=True)
         start = time.perf_counter()
         killer.start()
