@@ -7,7 +7,9 @@
 #  bench/wave.py     a 100-delivery wave document against Odoo's delivery slips, then a 1,000-delivery wave
 #  bench/returns.py  N returns received and credited at once against Odoo's return wizard + credit note
 #  bench/outbound.py shipments and stock levels pushed through queue_job's runner to a stand-in Shopify (10 % 429/500)
-# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave|webhooks|returns|outbound]
+#  bench/workers.py  API intake with 1, 2, 4 prefork workers and two servers; then (--hard) 10,000 orders, duplicates
+#                    and batches from 16 senders while a worker is killed (kill -9), the senders retrying
+# N (default 200) orders per path. Usage: scripts/bench.sh [intake|confirm|labels|wave|webhooks|returns|outbound|workers]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_odoo_src
 "$ROOT_DIR/scripts/setup.sh"
@@ -41,5 +43,11 @@ fi
 if [ "$which" = all ] || [ "$which" = outbound ]; then
     log "bench/outbound.py"
     "$VENV/bin/python" "$ROOT_DIR/bench/outbound.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+fi
+if [ "$which" = all ] || [ "$which" = workers ]; then
+    log "bench/workers.py"
+    "$VENV/bin/python" "$ROOT_DIR/bench/workers.py" --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
+    log "bench/workers.py --hard"
+    "$VENV/bin/python" "$ROOT_DIR/bench/workers.py" --hard --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" || status=1
 fi
 exit $status
