@@ -11,16 +11,22 @@ bench database serves the report styles to wkhtmltopdf, as in production.
 (b) the same with up to OMS_PDF_WORKERS (default: the CPUs) wkhtmltopdf runs at once; ratio b/a of wall
     seconds (goal <= 1.5). Wall and CPU seconds (this process + the wkhtmltopdf runs it waited for; the
     HTTP server that serves the report styles to wkhtmltopdf is not counted, alike for both) of each;
-(c) a wave of N_LARGE deliveries end to end through the background job (as the scheduled action runs it):
-    seconds, pages, peak memory (max RSS) of this Odoo process, and that it completed.
+(c) a wave of N_LARGE deliveries end to end through the background job (as the queue job runs it), in a fresh
+    Odoo process of its own, as a job runner's worker: seconds, pages, peak memory (max RSS) of that process
+    (registry loaded, then the job: what a worker needs for it, not what this process kept from the set-up),
+    and that it completed.
 
 Settings: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER, N_SMALL (default 100), N_LARGE (default 1000),
 OMS_BENCH_DB (default oms_bench_wave, dropped at the end unless OMS_BENCH_KEEP=1), OMS_BENCH_PORT (8369).
 """
 
+import argparse
 import io
+import json
 import os
 import resource
+import subprocess
+import sys
 import time
 
 import common
@@ -38,6 +44,7 @@ def parse_args():
         default=int(os.environ["OMS_PDF_WORKERS"]) if os.environ.get("OMS_PDF_WORKERS") else None,
         help="wkhtmltopdf runs at once for (b) (default: the number of CPUs)",
     )
+    parser.add_argument("--large-wave", type=int, help=argparse.SUPPRESS)  # (c) in its own process: the wave's id
     return parser.parse_args()
 
 
@@ -130,21 +137,31 @@ def run(opts):
         f"wkhtmltopdf runs at once: {wave_seconds:.2f} s wall, {cpu_text('b')}, {wave_pages} pages"
     )
     rss_before = max_rss_mb()
-
-    def large(env):
-        job, _created = env["oms.wave.print"]._request(env["stock.picking.batch"].browse(waves[1]), reprint=True)
-        job._run()
-        return job.state, job.delivery_count, job.attachment_id
-
-    (state, count, attachment), large_seconds = timed(large)
+    child = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            f"--odoo-src={opts.odoo_src}",
+            f"--addons-path={opts.addons_path}",
+            f"--db={opts.db}",
+            f"--port={opts.port}",
+            f"--large-wave={waves[1]}",
+        ],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    large = json.loads(child.stdout.strip().splitlines()[-1])
+    state, count, large_seconds = large["state"], large["count"], large["seconds"]
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        raw = env["ir.attachment"].browse(attachment.id).raw if attachment else b""
+        raw = env["ir.attachment"].browse(large["attachment_id"]).raw if large["attachment_id"] else b""
         large_pages = len(PdfReader(io.BytesIO(raw)).pages) if raw else 0
     print(
         f"(c) OMS wave document, {opts.n_large} deliveries through the background job: {state}, {count} deliveries, "
-        f"{large_pages} pages, {len(raw) / 1e6:.1f} MB, {large_seconds:.1f} s, "
-        f"peak memory of the Odoo process {max_rss_mb():.0f} MB (before: {rss_before:.0f} MB)"
+        f"{large_pages} pages, {len(raw) / 1e6:.1f} MB, {large_seconds:.1f} s; peak memory of the job's own Odoo "
+        f"process {large['max_rss_mb']:.0f} MB ({large['loaded_rss_mb']:.0f} MB with the registry loaded, before "
+        f"the job; this set-up process: {rss_before:.0f} MB)"
     )
     cpu_a, cpu_b = sum(cpu["a"]), sum(cpu["b"])
     print(
@@ -154,8 +171,29 @@ def run(opts):
     )
 
 
+def run_large(opts):
+    """(c) in this fresh process: the queue job's work on the large wave; prints its figures as JSON."""
+    registry = common.open_registry(opts)
+    from odoo import SUPERUSER_ID, api
+
+    loaded = max_rss_mb()
+    started = time.perf_counter()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        job, _created = env["oms.wave.print"]._request(env["stock.picking.batch"].browse(opts.large_wave), reprint=True)
+        job._run()
+        figures = {"state": job.state, "count": job.delivery_count, "attachment_id": job.attachment_id.id}
+        cr.commit()
+    figures.update(seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb(), loaded_rss_mb=loaded)
+    print(json.dumps(figures), flush=True)
+
+
 def main():
-    common.with_database(parse_args(), run, server=True)
+    opts = parse_args()
+    if opts.large_wave:
+        run_large(opts)
+    else:
+        common.with_database(opts, run, server=True)
 
 
 if __name__ == "__main__":

@@ -67,8 +67,10 @@ class OmsChannelProduct(models.Model):
     @api.model
     def _oms_map_products(self, channel, products):
         """Map the storable products of a channel order that are not mapped yet."""
+        if not channel._oms_pushes("stock"):
+            return self
         products = products.filtered(lambda p: p.is_storable)
-        if not products or not channel._oms_pushes("stock"):
+        if not products:
             return self
         mapped = self.sudo().search([("channel_id", "=", channel.id), ("product_id", "in", products.ids)]).product_id
         return self.sudo().create([{"channel_id": channel.id, "product_id": p.id} for p in products - mapped])

@@ -565,16 +565,18 @@ class OmsIntake(models.Model):
 
     def _set_done(self, order, data):
         self._set_outcome("done", order, self.env._("Order %(order)s created.", order=order.name))
-        # Earlier attempts of the same order that failed are superseded by this one.
-        superseded = self.search(
+        # Earlier attempts of the same order that failed are superseded by this one; the refunds that came
+        # before their order waited in error too: both found by one search.
+        earlier = self.search(
             [
                 ("channel_id", "=", self.channel_id.id),
                 ("external_id", "=", self.external_id),
                 ("state", "=", "error"),
                 ("id", "!=", self.id),
-                ("webhook_topic", "!=", "refunds/create"),  # a refund is not the order: it waits for it
             ]
         )
+        waiting_refunds = earlier.filtered(lambda intake: intake.webhook_topic == "refunds/create")
+        superseded = earlier - waiting_refunds  # a refund is not the order: it waits for it
         superseded.write({"state": "duplicate", "order_id": order.id, "order_ref": order.name})
         order._message_log(
             body=self.env._(
@@ -586,14 +588,6 @@ class OmsIntake(models.Model):
         )
         if self.cancel_requested or any(superseded.mapped("cancel_requested")):
             order._oms_cancel_from_channel()
-        waiting_refunds = self.search(
-            [
-                ("channel_id", "=", self.channel_id.id),
-                ("external_id", "=", self.external_id),
-                ("state", "=", "error"),
-                ("webhook_topic", "=", "refunds/create"),
-            ]
-        )
         if waiting_refunds:
             waiting_refunds._process()  # the refunds that came before their order are recorded now
 

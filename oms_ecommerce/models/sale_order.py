@@ -36,6 +36,7 @@ SYSTEM_FIELDS = frozenset(
         "oms_ship_outcome",
         "oms_confirm_by",
         "oms_confirm_overdue",
+        "oms_confirm_reminded",
         "oms_delivered_at",
         "oms_channel_total",
     }
@@ -89,6 +90,14 @@ class SaleOrder(models.Model):
     )
     oms_confirm_by = fields.Datetime(string="Confirm By", copy=False, readonly=True, groups=INTERNAL)
     oms_confirm_overdue = fields.Boolean(string="Confirmation Overdue", copy=False, readonly=True, groups=INTERNAL)
+    oms_confirm_reminded = fields.Boolean(
+        string="Reminded to Confirm",
+        copy=False,
+        readonly=True,
+        groups=INTERNAL,
+        help="The responsible has a reminder to confirm this order (made by the scheduled action once the order "
+        "has waited; removed by its confirmation).",
+    )
     oms_delivered_at = fields.Datetime(string="Delivered At", copy=False, readonly=True, tracking=True)
     oms_customer_note = fields.Text(string="Customer Note", copy=False)
     oms_gift_message = fields.Text(string="Gift Message", copy=False)
@@ -128,6 +137,10 @@ class SaleOrder(models.Model):
     )
     _oms_confirm_scan_idx = models.Index(
         "(oms_confirm_by) WHERE oms_channel_id IS NOT NULL AND oms_confirm_overdue IS NOT TRUE "
+        "AND oms_hold IS NOT TRUE AND state IN ('draft', 'sent')"
+    )
+    _oms_remind_scan_idx = models.Index(
+        "(create_date) WHERE oms_channel_id IS NOT NULL AND oms_confirm_reminded IS NOT TRUE "
         "AND oms_hold IS NOT TRUE AND state IN ('draft', 'sent')"
     )
 
@@ -287,7 +300,7 @@ class SaleOrder(models.Model):
             )
 
     def _action_confirm(self):
-        """Confirm; for the channel orders, set-based: one lock, the reminders removed in one go, and the
+        """Confirm; for the channel orders, set-based: one lock, the reminders (if any) removed in one go, and the
         steps reached (confirmed, then processing when the stock rules reserved at once) recorded together
         at the end, once per order and step. The customer's confirmation email is composed by the
         step-email queue jobs right after the transaction (see ``oms.order.step._oms_notify_soon``): whoever
@@ -296,14 +309,16 @@ class SaleOrder(models.Model):
         if not channel_orders:
             return super()._action_confirm()
         channel_orders._oms_lock()
-        channel_orders.filtered("oms_confirm_overdue").sudo().oms_confirm_overdue = False
+        reminded = channel_orders.filtered(lambda o: o.oms_confirm_reminded or o.oms_confirm_overdue)
+        reminded.sudo().write({"oms_confirm_reminded": False, "oms_confirm_overdue": False})
         confirming = frozenset(self.env.context.get("oms_confirming_ids", ())) | frozenset(channel_orders.ids)
         # The stock rules may reserve at once; the step of these orders is recorded below, not there.
         res = super(SaleOrder, self.with_context(oms_confirming_ids=confirming))._action_confirm()
         channel_orders.with_context(oms_notify_in_background=True)._oms_reach_steps(before=["confirmed"], locked=True)
         self.env["oms.order.step"]._oms_enqueue_gathered()
-        # Last: deleting records empties the ORM's cache, whatever was read before would be read again.
-        channel_orders.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
+        # Last: deleting records empties the ORM's cache, whatever was read before would be read again. Only
+        # the orders that waited long enough to be reminded have a reminder (``_oms_remind_to_confirm``).
+        reminded.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
         return res
 
     def _action_cancel(self):

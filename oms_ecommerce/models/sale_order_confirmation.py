@@ -48,34 +48,41 @@ class SaleOrder(models.Model):
         return False
 
     def _oms_after_intake(self):
-        """Apply the channel's confirmation policy to orders just received."""
+        """Apply the channel's confirmation policy to orders just received. The orders left to confirm get
+        their reminder later, from the scheduled action, if they still wait then (``_oms_remind_to_confirm``):
+        most are confirmed by the desk long before, and a reminder created now would be deleted again by
+        their confirmation, twice the work for nothing."""
         self._oms_compute_ship_by()
         self._oms_compute_confirm_by()
         auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
-        confirmed = auto._oms_confirm_safely()
-        # The responsible sees the reminders in their activities; one email per order received would be noise.
-        # What activity_schedule() does, for all the orders at once (each has its own deadline).
-        todo = self - confirmed
+        auto._oms_confirm_safely()
+
+    def _oms_remind_to_confirm(self):
+        """Remind the channel's responsible to confirm the orders of ``self`` before their deadline: one
+        activity each, in one insert (what activity_schedule() does, for all the orders at once, each with
+        its own deadline); the orders are flagged reminded, so that the reminder is made once."""
         activity_type = self.env.ref("oms_ecommerce.mail_activity_type_oms_confirm", raise_if_not_found=False)
-        if todo and activity_type:
-            model_id = self.env["ir.model"]._get_id(self._name)
-            self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(
-                [
-                    {
-                        "activity_type_id": activity_type.id,
-                        "automated": True,
-                        "res_model_id": model_id,
-                        "res_id": order.id,
-                        "date_deadline": fields.Date.to_date(order.oms_confirm_by),
-                        "summary": self.env._(
-                            "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
-                        ),
-                        "note": activity_type.default_note,
-                        "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
-                    }
-                    for order in todo
-                ]
-            )
+        if not self or not activity_type:
+            return
+        model_id = self.env["ir.model"]._get_id(self._name)
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(
+            [
+                {
+                    "activity_type_id": activity_type.id,
+                    "automated": True,
+                    "res_model_id": model_id,
+                    "res_id": order.id,
+                    "date_deadline": fields.Date.to_date(order.oms_confirm_by or fields.Datetime.now()),
+                    "summary": self.env._(
+                        "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
+                    ),
+                    "note": activity_type.default_note,
+                    "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+                }
+                for order in self
+            ]
+        )
+        self.sudo().oms_confirm_reminded = True
 
     def _oms_confirm_safely(self):
         """Confirm ``self``; an order Odoo refuses to confirm stays received, with the reason in its chatter."""
@@ -161,7 +168,23 @@ class SaleOrder(models.Model):
 
     @api.model
     def _cron_oms_confirm_overdue(self, limit=500):
-        """Flag and escalate channel orders whose confirm-by deadline has passed."""
+        """Remind the responsible of the channel orders that have waited for their confirmation longer than
+        ``oms_ecommerce.confirm_reminder_minutes`` (30), then flag and escalate those whose confirm-by deadline
+        has passed.
+
+        :return: how many orders were flagged overdue
+        """
+        minutes = int(self.env["ir.config_parameter"].sudo().get_param("oms_ecommerce.confirm_reminder_minutes", 30))
+        self.search(
+            [
+                ("oms_channel_id", "!=", False),
+                ("state", "in", ("draft", "sent")),
+                ("oms_hold", "=", False),
+                ("oms_confirm_reminded", "=", False),
+                ("create_date", "<=", fields.Datetime.now() - timedelta(minutes=minutes)),
+            ],
+            limit=limit,
+        )._oms_remind_to_confirm()
         overdue = self.search(
             [
                 ("oms_channel_id", "!=", False),
@@ -172,7 +195,8 @@ class SaleOrder(models.Model):
             ],
             limit=limit,
         )
-        overdue.sudo().oms_confirm_overdue = True
+        # The escalation is a reminder too: the confirmation removes it with the first.
+        overdue.sudo().write({"oms_confirm_overdue": True, "oms_confirm_reminded": True})
         for order in overdue:
             lead = order.oms_channel_id.team_id.user_id or order.team_id.user_id or order.oms_channel_id.user_id
             order.activity_schedule(

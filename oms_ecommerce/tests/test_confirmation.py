@@ -1,7 +1,9 @@
+from datetime import timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
@@ -44,10 +46,13 @@ class TestConfirmation(OmsCommon):
         order = self._receive_order("c-1", placed_at=iso(day(-3, 15)))
         self.assertEqual(order.state, "draft")
         self.assertEqual(order.oms_confirm_by, day(0, 11))
+        order._oms_remind_to_confirm()  # what the scheduled action does once the order has waited
         activity = self._confirm_activities(order)
         self.assertRecordValues(activity, [{"user_id": self.oms_user.id, "date_deadline": day(0).date()}])
+        self.assertEqual(activity.summary, f"Confirm by {fields.Datetime.to_string(day(0, 11))}")
         order.with_user(self.oms_user).action_confirm()
         self.assertFalse(self._confirm_activities(order), "confirming closes the reminder")
+        self.assertFalse(order.oms_confirm_reminded)
         # Placed Saturday: the clock starts on Monday morning.
         order = self._receive_order("c-2", placed_at=iso(day(-2, 10)))
         self.assertEqual(order.oms_confirm_by, day(0, 13))
@@ -65,7 +70,7 @@ class TestConfirmation(OmsCommon):
                 self.channel.write({"confirm_policy": policy, "confirm_max_amount": 100})
                 order = self._receive_order(f"auto-{index}", **overrides)
                 self.assertEqual(order.state, state)
-                self.assertEqual(bool(self._confirm_activities(order)), state == "draft")
+                self.assertFalse(self._confirm_activities(order), "no reminder yet: the desk may confirm it soon")
                 if state == "sale":
                     self.assertIn(order.oms_step, ("confirmed", "processing"))
 
@@ -85,9 +90,41 @@ class TestConfirmation(OmsCommon):
         # Flagged once: a second run does not escalate again.
         with freeze_time(day(0, 13)):
             self.env["sale.order"]._cron_oms_confirm_overdue()
-        self.assertEqual(len(self._confirm_activities(order)), 2)
+        self.assertEqual(len(self._confirm_activities(order)), 1)
         order.action_confirm()
         self.assertFalse(order.oms_confirm_overdue)
+        self.assertFalse(self._confirm_activities(order), "the escalation goes with the confirmation")
+
+    def test_reminder_only_for_orders_that_wait(self):
+        """The reminder to confirm comes from the scheduled action, once an order has waited
+        ``oms_ecommerce.confirm_reminder_minutes`` (30): an order the desk confirms before never has one (nothing
+        created at intake, nothing deleted at confirmation); a held order has none; each order gets one."""
+        self.channel.write({"confirm_policy": "manual", "confirm_within_hours": 40})
+        now = fields.Datetime.now()
+        waiting = self._receive_order("wait-1", placed_at=iso(now))
+        held = self._receive_order("wait-2", placed_at=iso(now))
+        held._oms_hold("Address check")
+        quick = self._receive_order("wait-3", placed_at=iso(now))
+        self.assertFalse((waiting | held | quick).activity_ids, "no reminder at intake")
+        quick.with_user(self.oms_user).action_confirm()
+        Order = self.env["sale.order"]
+        with freeze_time(now + timedelta(minutes=20)):
+            Order._cron_oms_confirm_overdue()
+        self.assertFalse((waiting | held | quick).activity_ids, "20 minutes: not waited long enough")
+        with freeze_time(now + timedelta(minutes=45)):
+            Order._cron_oms_confirm_overdue()
+        self.assertRecordValues(self._confirm_activities(waiting), [{"user_id": self.oms_user.id}])
+        self.assertTrue(waiting.oms_confirm_reminded)
+        self.assertFalse((held | quick).activity_ids)
+        with freeze_time(now + timedelta(minutes=90)):
+            Order._cron_oms_confirm_overdue()
+        self.assertEqual(len(self._confirm_activities(waiting)), 1, "reminded once")
+        # A merchant who wants reminders sooner (or later) says so in minutes.
+        self.env["ir.config_parameter"].sudo().set_param("oms_ecommerce.confirm_reminder_minutes", "5")
+        later = self._receive_order("wait-4", placed_at=iso(now))
+        with freeze_time(now + timedelta(minutes=10)):
+            Order._cron_oms_confirm_overdue()
+        self.assertTrue(self._confirm_activities(later))
 
     def test_bulk_confirm_of_many_orders_runs_in_jobs(self):
         """Above the threshold, the selection is confirmed by a chain of queue_job jobs, not in the request: each

@@ -19,6 +19,7 @@ INTERNAL_ORDER_FIELDS = (
     "oms_payment_reference",
     "oms_confirm_by",
     "oms_confirm_overdue",
+    "oms_confirm_reminded",
     "oms_delayed",
     "oms_ship_outcome",
     "oms_payment_id",

@@ -240,4 +240,6 @@ class OrdersDemo:
         if len(received) > 2:
             received[:1]._oms_hold("Address incomplete: call the customer to check the flat number.")
             received[1:2]._action_cancel()
+        # The orders still to confirm have waited: their reminders, as the scheduled action makes them.
+        received.filtered(lambda o: o.state in ("draft", "sent") and not o.oms_hold)._oms_remind_to_confirm()
         self.env["oms.order.step"]._oms_notify_pending()  # the customer emails, as the queue jobs would
