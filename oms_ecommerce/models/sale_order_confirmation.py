@@ -58,31 +58,50 @@ class SaleOrder(models.Model):
         auto._oms_confirm_safely()
 
     def _oms_remind_to_confirm(self):
-        """Remind the channel's responsible to confirm the orders of ``self`` before their deadline: one
-        activity each, in one insert (what activity_schedule() does, for all the orders at once, each with
-        its own deadline); the orders are flagged reminded, so that the reminder is made once."""
-        activity_type = self.env.ref("oms_ecommerce.mail_activity_type_oms_confirm", raise_if_not_found=False)
-        if not self or not activity_type:
-            return
-        model_id = self.env["ir.model"]._get_id(self._name)
-        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(
-            [
-                {
-                    "activity_type_id": activity_type.id,
-                    "automated": True,
-                    "res_model_id": model_id,
-                    "res_id": order.id,
-                    "date_deadline": fields.Date.to_date(order.oms_confirm_by or fields.Datetime.now()),
-                    "summary": self.env._(
-                        "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
-                    ),
-                    "note": activity_type.default_note,
-                    "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
-                }
-                for order in self
-            ]
+        """Remind the channel's responsible to confirm the orders of ``self`` before their deadline, one activity
+        each, in one insert; the orders are flagged reminded, so that the reminder is made once."""
+        self._oms_schedule_activities(
+            "oms_ecommerce.mail_activity_type_oms_confirm",
+            lambda order: {
+                "date_deadline": fields.Date.to_date(order.oms_confirm_by or fields.Datetime.now()),
+                "summary": self.env._(
+                    "Confirm by %(deadline)s", deadline=fields.Datetime.to_string(order.oms_confirm_by)
+                ),
+                "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+            },
         )
         self.sudo().oms_confirm_reminded = True
+
+    def _oms_schedule_activities(self, activity_xmlid, values):
+        """What ``activity_schedule()`` does, for all the orders of ``self`` at once: one insert, each with its
+        own deadline and user; no "assigned to you" email per activity (the scheduled actions make them by the
+        dozen: they show in each user's activities).
+
+        :param values: order -> {"summary", "date_deadline", "user_id"[, "note"]}
+        :return: the activities
+        """
+        activity_type = self.env.ref(activity_xmlid, raise_if_not_found=False)
+        if not self or not activity_type:
+            return self.env["mail.activity"]
+        model_id = self.env["ir.model"]._get_id(self._name)
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(mail_activity_quick_update=True)
+            .create(
+                [
+                    {
+                        "activity_type_id": activity_type.id,
+                        "automated": True,
+                        "res_model_id": model_id,
+                        "res_id": order.id,
+                        "note": activity_type.default_note,
+                        **values(order),
+                    }
+                    for order in self
+                ]
+            )
+        )
 
     def _oms_confirm_safely(self):
         """Confirm ``self``; an order Odoo refuses to confirm stays received, with the reason in its chatter."""
@@ -197,15 +216,20 @@ class SaleOrder(models.Model):
         )
         # The escalation is a reminder too: the confirmation removes it with the first.
         overdue.sudo().write({"oms_confirm_overdue": True, "oms_confirm_reminded": True})
-        for order in overdue:
-            lead = order.oms_channel_id.team_id.user_id or order.team_id.user_id or order.oms_channel_id.user_id
-            order.activity_schedule(
-                "oms_ecommerce.mail_activity_type_oms_confirm",
-                date_deadline=fields.Date.context_today(order),
-                summary=self.env._("Overdue: confirm order %(order)s", order=order.name),
-                note=self.env._("The confirm-by deadline %(deadline)s has passed.", deadline=order.oms_confirm_by),
-                user_id=(lead or self.env.user).id,
-            )
+        overdue._oms_schedule_activities(
+            "oms_ecommerce.mail_activity_type_oms_confirm",
+            lambda order: {
+                "date_deadline": fields.Date.context_today(order),
+                "summary": self.env._("Overdue: confirm order %(order)s", order=order.name),
+                "note": self.env._("The confirm-by deadline %(deadline)s has passed.", deadline=order.oms_confirm_by),
+                "user_id": (
+                    order.oms_channel_id.team_id.user_id
+                    or order.team_id.user_id
+                    or order.oms_channel_id.user_id
+                    or self.env.user
+                ).id,
+            },
+        )
         return len(overdue)
 
     def action_oms_hold(self):

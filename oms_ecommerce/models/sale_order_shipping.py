@@ -36,7 +36,9 @@ class SaleOrder(models.Model):
 
     @api.model
     def _cron_oms_detect_delays(self, limit=1000):
-        """Mark channel orders past their ship-by promise as delayed (one email, one activity)."""
+        """Mark channel orders past their ship-by promise as delayed (one email, one activity), set-based: the
+        steps recorded in one insert, their emails composed by queue jobs after the run, the activities created
+        in one insert."""
         late = self.search(
             [
                 ("oms_channel_id", "!=", False),
@@ -49,16 +51,19 @@ class SaleOrder(models.Model):
             limit=limit,
         )
         late.sudo().oms_delayed = True
-        late._oms_reach_steps()  # "delayed": the customer is told once, if the channel says so
-        for order in late:
-            order.activity_schedule(
-                "mail.mail_activity_data_todo",
-                date_deadline=fields.Date.context_today(order),
-                summary=self.env._(
+        # "delayed": the customer is told once, if the channel says so, by the step-email jobs right after
+        late.with_context(oms_notify_in_background=True)._oms_reach_steps()
+        self.env["oms.order.step"]._oms_enqueue_gathered()
+        late._oms_schedule_activities(
+            "mail.mail_activity_data_todo",
+            lambda order: {
+                "date_deadline": fields.Date.context_today(order),
+                "summary": self.env._(
                     "Late: ship-by %(deadline)s passed", deadline=fields.Datetime.to_string(order.oms_ship_by)
                 ),
-                user_id=(order.oms_channel_id.user_id or order.user_id or self.env.user).id,
-            )
+                "user_id": (order.oms_channel_id.user_id or order.user_id or self.env.user).id,
+            },
+        )
         return len(late)
 
     def _oms_on_shipped(self):

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from lxml import etree
 
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import OmsCommon, order_payload
@@ -118,3 +121,20 @@ class TestPerformanceBudgets(OmsCommon):
         groups, cards = kanban_page()
         self.assertEqual(groups[0]["oms_step"], "received", "columns in the order of an order's life")
         self.assertTrue(cards["records"])
+
+    def test_delay_detection_is_set_based(self):
+        """The scheduled action that marks late orders costs the same number of queries for 3 late orders as
+        for 12: one search, one update, one insert of the steps, one of the activities, one queue job for the
+        emails (before: about 22 queries per order, the "delayed" email composed inside the run)."""
+        Order = self.env["sale.order"]
+        for size, budget in ((3, 42), (12, 42)):  # 40 and 35 measured
+            orders = self._orders(*[f"perf-late{size}-{index}" for index in range(size)])
+            orders.action_confirm()
+            self.run_step_email_jobs()  # received, confirmed
+            orders.sudo().oms_ship_by = fields.Datetime.now() - timedelta(hours=1)
+            self.env.invalidate_all()
+            with self.subTest(size=size), self.assertQueryCount(budget):
+                self.assertEqual(Order._cron_oms_detect_delays(), size)
+            self.assertEqual(set(orders.mapped("oms_step")), {"delayed"})
+            self.assertEqual(len(orders.activity_ids.filtered(lambda a: "Late" in a.summary)), size)
+            self.assertEqual(self.run_step_email_jobs(), size, "one delay email each, composed after the run")

@@ -59,6 +59,7 @@ class TestShipBy(OmsCommon):
         on_time = self._order("late-2", iso(day(0, 10)))  # ship by Tuesday 10:00
         with freeze_time(day(0, 11)):
             self.env["sale.order"]._cron_oms_detect_delays()
+            self.run_step_email_jobs()  # the delay email is composed by a queue job after the run
         self.assertRecordValues(order, [{"oms_delayed": True, "oms_step": "delayed"}])
         self.assertFalse(on_time.oms_delayed)
         self.assertIn(order, self.env["sale.order"].search([("oms_delayed", "=", True)]))
@@ -69,6 +70,7 @@ class TestShipBy(OmsCommon):
         self.assertTrue(order.activity_ids.filtered(lambda a: "Late" in (a.summary or "")))
         with freeze_time(day(0, 12)):
             self.env["sale.order"]._cron_oms_detect_delays()
+            self.run_step_email_jobs()
         self.assertEqual(
             self.env["mail.mail"].search_count(
                 [("res_id", "=", order.id), ("model", "=", "sale.order"), ("subject", "ilike", "delayed")]
