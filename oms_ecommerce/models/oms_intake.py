@@ -94,7 +94,9 @@ class OmsIntake(models.Model):
 
     channel_id = fields.Many2one("oms.channel", required=True, index=True, ondelete="restrict", readonly=True)
     company_id = fields.Many2one(related="channel_id.company_id", store=True, index=True)
-    external_id = fields.Char(string="Channel Order ID", index=True, readonly=True, tracking=True)
+    # Written by the intake alone, each outcome with its own chatter line ("Order … created", "Intake failed
+    # (…)", "Duplicate …"): no tracking message besides it.
+    external_id = fields.Char(string="Channel Order ID", index=True, readonly=True)
     source = fields.Selection(
         [
             ("api", "API"),
@@ -133,9 +135,8 @@ class OmsIntake(models.Model):
         default="pending",
         index=True,
         readonly=True,
-        tracking=True,
     )
-    error_code = fields.Selection(ERROR_CODES, readonly=True, tracking=True)
+    error_code = fields.Selection(ERROR_CODES, readonly=True)
     error_field = fields.Char(readonly=True, help="The payload field that is wrong.")
     error_message = fields.Text(readonly=True)
     order_id = fields.Many2one(

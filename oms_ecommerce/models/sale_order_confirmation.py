@@ -55,7 +55,8 @@ class SaleOrder(models.Model):
         self._oms_compute_ship_by()
         self._oms_compute_confirm_by()
         auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
-        auto._oms_confirm_safely()
+        if auto:
+            auto._oms_confirm_safely()
 
     def _oms_remind_to_confirm(self):
         """Remind the channel's responsible to confirm the orders of ``self`` before their deadline, one activity

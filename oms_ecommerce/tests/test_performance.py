@@ -77,7 +77,7 @@ class TestPerformanceBudgets(OmsCommon):
         self._orders("perf-b0")
         self.env.invalidate_all()
         payloads = [order_payload(f"perf-b{index}") for index in range(1, 11)]
-        with self.assertQueryCount(490):  # 485 measured (504 with a reminder per order)
+        with self.assertQueryCount(450):  # 445 measured (504 with a reminder per order and tracking on the intake)
             results = self.receive(*payloads)
         self.assertEqual([status for status, _body in results], [201] * 10)
         orders = self.env["sale.order"].browse([body["id"] for _status, body in results])
