@@ -7,7 +7,11 @@ One run, one throwaway database (``oms_bench``, dropped at the end unless OMS_BE
     with 3 product lines and the shipping line, commit; then confirm it;
 (b) the same orders one by one through ``POST /oms/v1/<code>/orders`` of a running ``odoo-bin``,
     each confirmed once the API answered;
-(c) the same orders through ``POST /oms/v1/<code>/orders/batch`` (batches of up to 500), then confirmed.
+(c) the same orders through ``POST /oms/v1/<code>/orders/batch`` (batches of up to 500), then confirmed;
+(d) the same orders as Shopify sends them: one ``orders/create`` webhook each (the REST Admin ``Order``
+    body, signed with ``X-Shopify-Hmac-Sha256``) to ``POST /oms/v1/<code>/webhooks`` of a Shopify channel with
+    its default settings (shipments and stock levels pushed back: the confirmation's reservation enqueues
+    the stock pushes of its SKUs), each confirmed once the webhook was answered.
 
 Every path confirms each order the same way: ``sale.order.action_confirm()`` on that one order, in this
 process, as admin, in a transaction of its own, right after its creation (for (c): after the batch). The
@@ -22,7 +26,8 @@ path ``oms.intake._receive()`` is also run in this process without HTTP, on fres
 
 Settings come from the command line or the environment: ODOO_SRC, ADDONS_PATH, PGHOST, PGPORT, PGUSER,
 N (or OMS_BENCH_N), OMS_BENCH_DB, OMS_BENCH_KEEP=1, OMS_BENCH_REUSE=1. The last line printed is the
-ratio line, e.g. ``ratio b/a=0.83 c/a=1.05`` (throughput of b and c over a's, creation + confirmation).
+ratio line, e.g. ``ratio b/a=0.83 c/a=1.05 d/a=0.80`` (throughput of b, c and d over a's, creation +
+confirmation).
 """
 
 import contextlib
@@ -692,6 +697,56 @@ def bench_api(server, registry, ctx, payloads, args):
     return (b_post.seconds, b_total), (c_post.seconds, c_total)
 
 
+def bench_webhooks(server, registry, ctx, args, tag):
+    """(d): Shopify ``orders/create`` webhooks one by one, each order then confirmed; (create, total) seconds."""
+    import webhooks  # the webhook bench: the Shopify channel, bodies and signed deliveries (it imports this one)
+
+    from odoo import api
+
+    shopify_id = webhooks.setup_shopify_channel(registry, ctx)
+    template = json.loads(webhooks.FIXTURE.read_text())
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=900)
+
+    def run(prefix, count):
+        post, conf = Phase(), Phase()
+        for i in range(count):
+            body = webhooks.shopify_body(template, prefix, i)
+            path, headers, raw = webhooks.hook_delivery(body, i)
+            with post.timed():
+                conn.request("POST", path, body=raw, headers=headers)
+                response = conn.getresponse()
+                answer = response.read()
+            if response.status != HTTPStatus.OK:
+                raise SystemExit(f"POST {path} answered {response.status}: {answer[:500]}")
+            with registry.cursor() as cr:
+                order = api.Environment(cr, api.SUPERUSER_ID, {})["sale.order"].search(
+                    [("oms_channel_id", "=", shopify_id), ("oms_external_id", "=", str(body["id"]))]
+                )
+            if len(order) != 1:
+                raise SystemExit(f"webhook {i}: {len(order)} orders for Shopify order {body['id']}")
+            with conf.timed():
+                confirm(registry, ctx["admin_id"], order.id)
+        return post, conf
+
+    n = args.orders
+    try:
+        run(f"{tag[1:]}8", max(args.warmup, 1))
+        offset = server.log_offset()
+        post, conf = run(f"{tag[1:]}7", n)
+        requests = server.requests_since(offset, "/webhooks")
+    finally:
+        conn.close()
+    total = post.seconds + conf.seconds
+    common.say(
+        f"(d) POST /oms/v1/{webhooks.SHOPIFY_CODE}/webhooks (Shopify orders/create), {n} deliveries, each order "
+        f"then confirmed: {total:.2f} s, {n / total:.1f} orders/s"
+    )
+    common.say(f"  POST       {ms(post.seconds, n)}/order as the client sees it")
+    common.say(describe_server(requests, n, post.seconds))
+    common.say(describe_inprocess("confirm", conf, n))
+    return post.seconds, total
+
+
 def bench_inprocess(registry, ctx, payloads, args):
     m = args.inprocess
     profile = cProfile.Profile() if args.profile else None
@@ -758,13 +813,17 @@ def main():
 
         a_create, a_total = bench_plain(registry, ctx, payloads, n, args.warmup)
         (b_create, b_total), (c_create, c_total) = bench_api(server, registry, ctx, payloads, args)
+        d_create, d_total = bench_webhooks(server, registry, ctx, args, tag)
         server.stop()
         if args.inprocess:
             bench_inprocess(registry, ctx, payloads, args)
         common.say(f"machine: load average {load()} after timing (other work on the machine skews the figures)")
         common.say("")
-        common.say(f"create phase only: b/a={a_create / b_create:.2f} c/a={a_create / c_create:.2f}")
-        common.say(f"ratio b/a={a_total / b_total:.2f} c/a={a_total / c_total:.2f}")
+        common.say(
+            f"create phase only: b/a={a_create / b_create:.2f} c/a={a_create / c_create:.2f} "
+            f"d/a={a_create / d_create:.2f}"
+        )
+        common.say(f"ratio b/a={a_total / b_total:.2f} c/a={a_total / c_total:.2f} d/a={a_total / d_total:.2f}")
     finally:
         cleanup(args, odoo, server, drop=not args.keep and (created or not args.reuse))
 
