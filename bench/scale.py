@@ -17,9 +17,9 @@ At each size, measured in this process:
   page: queries and server ms each;
 - customer service, as an agent: the tickets' list (open tickets, first page) and kanban by stage, with one
   ticket per 2 orders generated with them (50,000 tickets at 100,000 orders);
-- the scans of the scheduled actions: the search of each (delay detection, confirm-by reminders, step
-  emails, invoicing and channel payments: ms, queries and rows due), and delay detection and confirm-by
-  reminders run for real on a batch of 50 due orders (rolled back afterwards; the generated orders have
+- the scans of the scheduled actions: the search of each (delay detection, confirm reminders, confirm-by
+  overdue, step emails, invoicing and channel payments: ms, queries and rows due), and delay detection and
+  the confirm-by action (reminders, then overdue) run for real on a batch of 50 due orders (rolled back afterwards; the generated orders have
   no lines to invoice, so the accounting cron's work is not run, only what it reads);
 - at the largest size, EXPLAIN ANALYZE of each scan with the partial indexes of oms_ecommerce and,
   in the same transaction, without them (dropped, then rolled back).
@@ -43,6 +43,7 @@ ROOT = common.ROOT
 INDEXES = (
     "sale_order_oms_delay_scan_idx",
     "sale_order_oms_confirm_scan_idx",
+    "sale_order_oms_remind_scan_idx",
     "sale_order_oms_invoice_scan_idx",
     "sale_order_oms_payment_scan_idx",
 )
@@ -65,7 +66,21 @@ def DELAY_DOMAIN():  # what _cron_oms_detect_delays searches
     ]
 
 
-def CONFIRM_DOMAIN():  # what _cron_oms_confirm_overdue searches
+def REMIND_DOMAIN():  # what _cron_oms_confirm_overdue searches first: the orders to remind of
+    from datetime import timedelta
+
+    from odoo.fields import Datetime
+
+    return [
+        ("oms_channel_id", "!=", False),
+        ("state", "in", ("draft", "sent")),
+        ("oms_hold", "=", False),
+        ("oms_confirm_reminded", "=", False),
+        ("create_date", "<=", Datetime.now() - timedelta(minutes=30)),
+    ]
+
+
+def CONFIRM_DOMAIN():  # what _cron_oms_confirm_overdue searches then: the overdue orders
     from odoo.fields import Datetime
 
     return [
@@ -102,12 +117,13 @@ FROM generate_series(%(p_from)s, %(p_to)s) AS n;
 INSERT INTO sale_order (name, company_id, partner_id, partner_invoice_id, partner_shipping_id, currency_id,
                         date_order, picking_policy, state, user_id, create_date, write_date, create_uid, write_uid,
                         oms_channel_id, oms_external_id, oms_placed_at, oms_step, oms_ship_by, oms_confirm_by,
-                        oms_delayed, oms_ship_outcome, oms_confirm_overdue, oms_hold, invoice_status,
+                        oms_delayed, oms_ship_outcome, oms_confirm_overdue, oms_confirm_reminded, oms_hold,
+                        invoice_status,
                         oms_payment_status, amount_untaxed, amount_tax, amount_total, delivery_status)
 SELECT 'SC' || lpad(n::text, 7, '0'), %(company)s, p.id, p.id, p.id, %(currency)s,
        now() - make_interval(mins => (%(to)s - n)::int), 'direct',
        CASE WHEN k = 0 OR (k BETWEEN 5 AND 6) THEN 'draft' WHEN k BETWEEN 90 AND 94 THEN 'cancel' ELSE 'sale' END,
-       %(uid)s, now(), now(), %(uid)s, %(uid)s,
+       %(uid)s, CASE WHEN k = 0 THEN now() - interval '1 hour' ELSE now() END, now(), %(uid)s, %(uid)s,
        %(channel)s, 'scale-' || n, now() - make_interval(mins => (%(to)s - n)::int),
        CASE WHEN k = 0 OR (k BETWEEN 5 AND 6) THEN 'received'
             WHEN k = 1 OR (k BETWEEN 7 AND 8) THEN 'confirmed'
@@ -121,7 +137,7 @@ SELECT 'SC' || lpad(n::text, 7, '0'), %(company)s, p.id, p.id, p.id, %(currency)
        CASE WHEN k = 0 THEN now() - interval '1 hour' ELSE now() + interval '1 day' END,
        FALSE,
        CASE WHEN k BETWEEN 2 AND 4 OR (k >= 13 AND k NOT BETWEEN 90 AND 94) THEN 'on_time' END,
-       FALSE, FALSE,
+       FALSE, k IN (5, 6), FALSE,
        CASE WHEN k = 2 THEN 'to invoice' WHEN k IN (0, 5, 6) OR k BETWEEN 90 AND 94 THEN 'no' ELSE 'invoiced' END,
        CASE WHEN k = 3 THEN 'paid' ELSE 'cod' END,
        30, 0, 30, 'full'
@@ -277,7 +293,8 @@ def measure_size(registry, ctx, args, size, payloads):
     scans = {
         "delay detection (search)": lambda env: env["sale.order"].search_count(DELAY_DOMAIN()),
         "delay detection, batch of 50": lambda env: env["sale.order"]._cron_oms_detect_delays(limit=BATCH),
-        "confirm-by reminders (search)": lambda env: env["sale.order"].search_count(CONFIRM_DOMAIN()),
+        "confirm reminders (search)": lambda env: env["sale.order"].search_count(REMIND_DOMAIN()),
+        "confirm-by overdue (search)": lambda env: env["sale.order"].search_count(CONFIRM_DOMAIN()),
         "confirm-by, batch of 50": lambda env: env["sale.order"]._cron_oms_confirm_overdue(limit=BATCH),
         "step emails (search)": lambda env: env["oms.order.step"].search_count(
             [("notification", "in", ("pending", "waiting"))]
@@ -307,7 +324,8 @@ def explain(registry, ctx):
         Order = env["sale.order"]
         searches = {
             "delay detection": Order._search(DELAY_DOMAIN(), limit=1000),
-            "confirm-by reminders": Order._search(CONFIRM_DOMAIN(), limit=500),
+            "confirm reminders": Order._search(REMIND_DOMAIN(), limit=500),
+            "confirm-by overdue": Order._search(CONFIRM_DOMAIN(), limit=500),
             "invoicing": Order._search(Order._oms_invoice_due_domain(), order="id"),
             "payments": Order._search(Order._oms_payment_due_domain(), order="id"),
         }
@@ -397,7 +415,8 @@ def main():
             for name in (
                 "delay detection (search)",
                 "delay detection, batch of 50",
-                "confirm-by reminders (search)",
+                "confirm reminders (search)",
+                "confirm-by overdue (search)",
                 "confirm-by, batch of 50",
                 "step emails (search)",
                 "invoicing (search)",
