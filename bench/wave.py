@@ -52,6 +52,16 @@ def max_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_rss_mb():
+    """The peak resident memory of this process's own memory since it started (VmHWM): unlike ru_maxrss, not
+    inherited from the process that forked it."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return max_rss_mb()
+
+
 def run(opts):
     registry = common.open_registry(opts)
     from odoo import SUPERUSER_ID, api
@@ -161,7 +171,7 @@ def run(opts):
         f"(c) OMS wave document, {opts.n_large} deliveries through the background job: {state}, {count} deliveries, "
         f"{large_pages} pages, {len(raw) / 1e6:.1f} MB, {large_seconds:.1f} s; peak memory of the job's own Odoo "
         f"process {large['max_rss_mb']:.0f} MB ({large['loaded_rss_mb']:.0f} MB with the registry loaded, before "
-        f"the job; this set-up process: {rss_before:.0f} MB)"
+        f"the job; this set-up process: {rss_before:.0f} MB); the largest wkhtmltopdf run {large['wkhtmltopdf_rss_mb']:.0f} MB"
     )
     cpu_a, cpu_b = sum(cpu["a"]), sum(cpu["b"])
     print(
@@ -176,7 +186,7 @@ def run_large(opts):
     registry = common.open_registry(opts)
     from odoo import SUPERUSER_ID, api
 
-    loaded = max_rss_mb()
+    loaded = peak_rss_mb()
     started = time.perf_counter()
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -184,7 +194,12 @@ def run_large(opts):
         job._run()
         figures = {"state": job.state, "count": job.delivery_count, "attachment_id": job.attachment_id.id}
         cr.commit()
-    figures.update(seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb(), loaded_rss_mb=loaded)
+    figures.update(
+        seconds=time.perf_counter() - started,
+        max_rss_mb=peak_rss_mb(),
+        loaded_rss_mb=loaded,
+        wkhtmltopdf_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    )
     print(json.dumps(figures), flush=True)
 
 

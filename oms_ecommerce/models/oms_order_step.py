@@ -53,6 +53,20 @@ class OmsOrderStep(models.Model):
 
     _order_step_uniq = models.Constraint("UNIQUE (order_id, step)", "Each step of an order is recorded once.")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A step the customer is not emailed about (not a customer-facing step, or switched off on the order's
+        channel) is recorded as such at once, all in the same insert: the step automation, which runs for the
+        steps to send only (its filter), does not run for it, and no email job picks it up."""
+        orders = self.env["sale.order"].sudo().browse({vals["order_id"] for vals in vals_list if vals.get("order_id")})
+        for vals in vals_list:
+            if vals.get("notification") or not vals.get("order_id") or not vals.get("step"):
+                continue
+            channel = orders.browse(vals["order_id"]).oms_channel_id
+            if vals["step"] not in NOTIFIED_STEPS or not channel[f"notify_{vals['step']}"]:
+                vals.update(notification="off", notification_note=self.env._("Not notified on this channel."))
+        return super().create(vals_list)
+
     # ------------------------------------------------------------------
     # One email per customer-facing step (see data/oms_automation.xml)
     # ------------------------------------------------------------------

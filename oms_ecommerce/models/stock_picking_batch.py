@@ -1,4 +1,3 @@
-import base64
 import io
 from datetime import datetime
 
@@ -183,7 +182,7 @@ class StockPickingBatch(models.Model):
                     "Wave %(wave)s - %(date)s.pdf", wave=self.name, date=fields.Date.context_today(self)
                 ),
                 "type": "binary",
-                "datas": base64.b64encode(pdf),
+                "raw": pdf,
                 "res_model": self._name,
                 "res_id": self.id,
                 "mimetype": "application/pdf",

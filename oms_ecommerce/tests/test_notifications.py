@@ -130,7 +130,7 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
         orders = self.env["sale.order"]
         for index in range(25):
             orders |= self._order(f"bulk-{index}")
-        received = orders.oms_step_ids  # not notified on this channel
+        self.assertEqual(set(orders.oms_step_ids.mapped("notification")), {"off"}, "received: not notified here")
         with patch.object(order_step, "NOTIFY_CHUNK", 10), trap_jobs() as trap:
             orders.action_oms_confirm()
             self.assertEqual(set(orders.mapped("state")), {"sale"})
@@ -138,13 +138,16 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
             steps = orders.oms_step_ids.filtered(lambda s: s.step == "confirmed")
             self.assertEqual(set(steps.mapped("notification")), {"pending"})
             jobs = [job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]
-            self.assertEqual([len(job.recordset) for job in jobs], [10] * 5, "50 steps: confirmed, processing")
-            self.assertEqual(sum((job.recordset for job in jobs), steps.browse()), orders.oms_step_ids - received)
+            self.assertEqual([len(job.recordset) for job in jobs], [10, 10, 5], "the 25 confirmed steps")
+            processing = orders.oms_step_ids.filtered(lambda s: s.step == "processing")
+            self.assertEqual(len(processing), 25)
+            self.assertEqual(set(processing.mapped("notification")), {"off"}, "not emailed about: recorded so")
+            self.assertEqual(sum((job.recordset for job in jobs), steps.browse()), steps)
             self.assertEqual(jobs[0].channel, "root.oms_step_mail")
             # The same steps asked for again before their job ran: the same job (identity key).
             for job in jobs:
                 job.recordset._oms_enqueue_notify()
-            self.assertEqual(len([job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]), 5)
+            self.assertEqual(len([job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]), 3)
             outcomes = self.run_jobs(trap)
             self.assertEqual({state for state, _result in outcomes}, {"done"})
             self.assertEqual(sum(result for _state, result in outcomes), 25, "one email per order")

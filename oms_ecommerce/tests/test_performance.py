@@ -43,7 +43,7 @@ class TestPerformanceBudgets(OmsCommon):
         self.assertEqual(order.oms_step, "processing")
         self.assertEqual(
             [(step.step, step.notification) for step in order.oms_step_ids.sorted(lambda s: (s.at, s.id))],
-            [("received", "pending"), ("confirmed", "pending"), ("processing", "pending")],
+            [("received", "pending"), ("confirmed", "pending"), ("processing", "off")],
         )
 
     def test_confirm_a_reminded_channel_order(self):
