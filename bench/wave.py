@@ -52,6 +52,11 @@ def max_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_rss_mb():
+    """The peak memory of the largest child process waited for so far (here: wkhtmltopdf runs)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def peak_rss_mb():
     """The peak resident memory of this process's own memory since it started (VmHWM): unlike ru_maxrss, not
     inherited from the process that forked it."""
@@ -125,7 +130,7 @@ def run(opts):
     slip_pages = len(PdfReader(io.BytesIO(slips)).pages)
     print(
         f"(a) Odoo delivery slips, {len(small_ids)} deliveries: {slip_seconds:.2f} s wall, {cpu_text('a')}, "
-        f"{slip_pages} pages"
+        f"{slip_pages} pages; its wkhtmltopdf run's peak memory {children_rss_mb():.0f} MB"
     )
     workers = os.cpu_count() if opts.pdf_workers is None else opts.pdf_workers
     set_workers(1)
@@ -198,7 +203,7 @@ def run_large(opts):
         seconds=time.perf_counter() - started,
         max_rss_mb=peak_rss_mb(),
         loaded_rss_mb=loaded,
-        wkhtmltopdf_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        wkhtmltopdf_rss_mb=children_rss_mb(),
     )
     print(json.dumps(figures), flush=True)
 
