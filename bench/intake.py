@@ -661,6 +661,19 @@ def bench_plain(registry, ctx, payloads, n, warmup):
     return create.seconds, total
 
 
+def report_path(title, post, conf, requests, n):
+    """Print a path's line (its title, seconds, orders/s) and its POST, server and confirm figures.
+
+    :return: the path's total seconds (creation + confirmation)
+    """
+    total = post.seconds + conf.seconds
+    common.say(f"{title}: {total:.2f} s, {n / total:.1f} orders/s")
+    common.say(f"  POST       {ms(post.seconds, n)}/order as the client sees it")
+    common.say(describe_server(requests, n, post.seconds))
+    common.say(describe_inprocess("confirm", conf, n))
+    return total
+
+
 def bench_api(server, registry, ctx, payloads, args):
     """(b) then (c); returns their (create seconds, total seconds)."""
     n = args.orders
@@ -670,28 +683,27 @@ def bench_api(server, registry, ctx, payloads, args):
         offset = server.log_offset()
         b_post, b_conf = run_single(client, registry, ctx, payloads("b", n))
         requests = server.requests_since(offset, "/orders")
-        b_total = b_post.seconds + b_conf.seconds
-        common.say(
-            f"(b) POST /oms/v1/{CHANNEL_CODE}/orders, {n} requests, each order then confirmed: "
-            f"{b_total:.2f} s, {n / b_total:.1f} orders/s"
+        b_total = report_path(
+            f"(b) POST /oms/v1/{CHANNEL_CODE}/orders, {n} requests, each order then confirmed",
+            b_post,
+            b_conf,
+            requests,
+            n,
         )
-        common.say(f"  POST       {ms(b_post.seconds, n)}/order as the client sees it")
-        common.say(describe_server(requests, n, b_post.seconds))
-        common.say(describe_inprocess("confirm", b_conf, n))
 
         if args.warmup:
             run_batch(client, registry, ctx, payloads("cw", args.warmup), args.batch_size)
         offset = server.log_offset()
         c_post, c_conf = run_batch(client, registry, ctx, payloads("c", n), args.batch_size)
         requests = server.requests_since(offset, "/orders/batch")
-        c_total = c_post.seconds + c_conf.seconds
-        common.say(
-            f"(c) POST /oms/v1/{CHANNEL_CODE}/orders/batch, {len(requests)} request(s) of up to "
-            f"{args.batch_size}, then each order confirmed: {c_total:.2f} s, {n / c_total:.1f} orders/s"
+        c_total = report_path(
+            f"(c) POST /oms/v1/{CHANNEL_CODE}/orders/batch, {len(requests)} request(s) of up to {args.batch_size}, "
+            "then each order confirmed",
+            c_post,
+            c_conf,
+            requests,
+            n,
         )
-        common.say(f"  POST       {ms(c_post.seconds, n)}/order as the client sees it")
-        common.say(describe_server(requests, n, c_post.seconds))
-        common.say(describe_inprocess("confirm", c_conf, n))
     finally:
         client.close()
     return (b_post.seconds, b_total), (c_post.seconds, c_total)
@@ -736,14 +748,14 @@ def bench_webhooks(server, registry, ctx, args, tag):
         requests = server.requests_since(offset, "/webhooks")
     finally:
         conn.close()
-    total = post.seconds + conf.seconds
-    common.say(
+    total = report_path(
         f"(d) POST /oms/v1/{webhooks.SHOPIFY_CODE}/webhooks (Shopify orders/create), {n} deliveries, each order "
-        f"then confirmed: {total:.2f} s, {n / total:.1f} orders/s"
+        "then confirmed",
+        post,
+        conf,
+        requests,
+        n,
     )
-    common.say(f"  POST       {ms(post.seconds, n)}/order as the client sees it")
-    common.say(describe_server(requests, n, post.seconds))
-    common.say(describe_inprocess("confirm", conf, n))
     return post.seconds, total
 
 

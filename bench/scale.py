@@ -242,15 +242,19 @@ def measure_size(registry, ctx, args, size, payloads):
         spec = desk_fields(env, "oms_ecommerce.sale_order_view_list_oms")
         return len(env["sale.order"].web_search_read(desk_domain, spec, limit=80, count_limit=COUNT_LIMIT)["records"])
 
-    def desk_kanban(env):
-        spec = desk_fields(env, "oms_ecommerce.sale_order_view_kanban_oms")
-        Order = env["sale.order"].with_context(read_group_expand=True)
-        groups = Order.formatted_read_group(desk_domain, ["oms_step"], ["__count"])
+    def kanban_page(env, model, view_xmlid, domain, group_by):
+        """A kanban as the web client opens it: its columns, then the first non-empty column's cards."""
+        spec = desk_fields(env, view_xmlid, model)
+        Model = env[model].with_context(read_group_expand=True)
+        groups = Model.formatted_read_group(domain, [group_by], ["__count"])
         first = next(group for group in groups if group["__count"])
-        cards = Order.web_search_read(
-            [*desk_domain, ("oms_step", "=", first["oms_step"])], spec, limit=40, count_limit=COUNT_LIMIT
+        cards = Model.web_search_read(
+            [*domain, (group_by, "=", first[group_by])], spec, limit=40, count_limit=COUNT_LIMIT
         )
         return len(groups), len(cards["records"])
+
+    def desk_kanban(env):
+        return kanban_page(env, "sale.order", "oms_ecommerce.sale_order_view_kanban_oms", desk_domain, "oms_step")
 
     def desk_late(env):
         spec = desk_fields(env, "oms_ecommerce.sale_order_view_list_oms")
@@ -266,14 +270,7 @@ def measure_size(registry, ctx, args, size, payloads):
         return len(env["oms.ticket"].web_search_read(open_tickets, spec, limit=80, count_limit=COUNT_LIMIT)["records"])
 
     def tickets_kanban(env):
-        spec = desk_fields(env, "oms_ecommerce.oms_ticket_view_kanban", "oms.ticket")
-        Ticket = env["oms.ticket"].with_context(read_group_expand=True)
-        groups = Ticket.formatted_read_group(open_tickets, ["stage"], ["__count"])
-        first = next(group for group in groups if group["__count"])
-        cards = Ticket.web_search_read(
-            [*open_tickets, ("stage", "=", first["stage"])], spec, limit=40, count_limit=COUNT_LIMIT
-        )
-        return len(groups), len(cards["records"])
+        return kanban_page(env, "oms.ticket", "oms_ecommerce.oms_ticket_view_kanban", open_tickets, "stage")
 
     for name, func, as_user in (
         ("desk list", desk_list, user),

@@ -59,10 +59,11 @@ class OmsOrderStep(models.Model):
         channel) is recorded as such at once, all in the same insert: the step automation, which runs for the
         steps to send only (its filter), does not run for it, and no email job picks it up."""
         orders = self.env["sale.order"].sudo().browse({vals["order_id"] for vals in vals_list if vals.get("order_id")})
+        channels = {order.id: order.oms_channel_id for order in orders}  # read for all the orders at once
         for vals in vals_list:
             if vals.get("notification") or not vals.get("order_id") or not vals.get("step"):
                 continue
-            channel = orders.browse(vals["order_id"]).oms_channel_id
+            channel = channels[vals["order_id"]]
             if vals["step"] not in NOTIFIED_STEPS or not channel[f"notify_{vals['step']}"]:
                 vals.update(notification="off", notification_note=self.env._("Not notified on this channel."))
         return super().create(vals_list)

@@ -82,6 +82,16 @@ class TestSecurity(OmsCommon):
             self.intake.with_user(user).read(["payload"])
         self.assertEqual(self.intake.with_user(self.oms_user).read(["state"])[0]["state"], "done")
 
+    def _assert_company_refused(self, cases):
+        """Each write of ``cases`` ([(record, values)]) pointing at another company's record is refused."""
+        for record, vals in cases:
+            with (
+                self.subTest(model=record._name, field=next(iter(vals))),
+                self.assertRaisesRegex(UserError, "company inconsistencies"),
+                self.env.cr.savepoint(),
+            ):
+                record.write(vals)
+
     def test_company_checks_hold_outside_the_browser(self):
         """A record of one company never points at another company's warehouse, carrier, team or account."""
         other = self.other_company
@@ -101,13 +111,7 @@ class TestSecurity(OmsCommon):
             (self.channel, {"carrier_map_ids": [(0, 0, {"method": "express", "carrier_id": other_carrier.id})]}),
             (self.channel.carrier_map_ids[:1], {"carrier_id": other_carrier.id}),
         ]
-        for record, vals in cases:
-            with (
-                self.subTest(model=record._name, field=next(iter(vals))),
-                self.assertRaisesRegex(UserError, "company inconsistencies"),
-                self.env.cr.savepoint(),
-            ):
-                record.write(vals)
+        self._assert_company_refused(cases)
         Rule = self.env["oms.wave.rule"]
         for vals in (
             {"warehouse_id": other_warehouse.id},
@@ -158,13 +162,7 @@ class TestSecurity(OmsCommon):
                 {"team_id": other_team.id},
             ),
         ]
-        for record, vals in cases:
-            with (
-                self.subTest(model=record._name, field=next(iter(vals))),
-                self.assertRaisesRegex(UserError, "company inconsistencies"),
-                self.env.cr.savepoint(),
-            ):
-                record.write(vals)
+        self._assert_company_refused(cases)
         self.assertFalse(payout.line_ids.order_id, "the payout line still points at no order")
         self.assertFalse(ticket.order_id)
         # A long action on a channel belongs to the channel's company, whatever the current company.
