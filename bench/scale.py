@@ -145,12 +145,12 @@ FROM generate_series(%(from)s, %(to)s) AS n
 CROSS JOIN LATERAL (SELECT n %% 100 AS k) AS kind
 JOIN res_partner p ON p.email_normalized = 'scale' || (n / 5 + 1) || '@example.com';
 
--- The steps each order reached; 1 %% of the orders have their last step's email pending (k = 4).
+-- The steps each order reached; 1 %% of the orders have their last step's email waiting for its job (k = 4).
 INSERT INTO oms_order_step (order_id, company_id, step, at, notification, create_date, write_date, create_uid,
                             write_uid)
 SELECT o.id, o.company_id, s.step, o.oms_placed_at + make_interval(hours => s.pos::int),
        CASE WHEN substring(o.oms_external_id FROM 7)::int %% 100 = 4 AND s.step = o.oms_step
-            THEN 'pending' ELSE 'sent' END,
+            THEN 'queued' ELSE 'sent' END,
        now(), now(), %(uid)s, %(uid)s
 FROM sale_order o
 CROSS JOIN LATERAL unnest(
@@ -294,7 +294,7 @@ def measure_size(registry, ctx, args, size, payloads):
         "confirm-by overdue (search)": lambda env: env["sale.order"].search_count(CONFIRM_DOMAIN()),
         "confirm-by, batch of 50": lambda env: env["sale.order"]._cron_oms_confirm_overdue(limit=BATCH),
         "step emails (search)": lambda env: env["oms.order.step"].search_count(
-            [("notification", "in", ("pending", "waiting"))]
+            [("notification", "in", ("queued", "pending", "waiting"))]
         ),
         "invoicing (search)": lambda env: env["sale.order"].search_count(env["sale.order"]._oms_invoice_due_domain()),
         "payments (search)": lambda env: env["sale.order"].search_count(env["sale.order"]._oms_payment_due_domain()),

@@ -72,25 +72,29 @@ class OmsChannelApi(http.Controller):
         """Check a request in the order API.md answers: unknown channel 404, body over 1 MiB 413,
         signature 401. Returns (channel, env of the integration user, body, None), or
         (None, None, None, error response)."""
+        channel = self._find_channel(code)
+        if not channel:
+            return None, None, None, _json({"status": "not_found"}, 404)
         body = b""
         if read_body:
-            if not _usable_id(code) or not request.env(su=True)["oms.channel"].search_count(
-                [("code", "=", code), ("active", "=", True)]
-            ):
-                return None, None, None, _json({"status": "not_found"}, 404)
             body, error = self._read_body()
             if error:
                 return None, None, None, error
-        channel, env, error = self._authenticate(code, body)
+        channel, env, error = self._authenticate(code, body, channel=channel)
         return channel, env, body, error
 
-    def _authenticate(self, code, body=b""):
-        """(channel, env of the integration user, None) or (None, None, error response)."""
-        channel = (
-            request.env(su=True)["oms.channel"].search([("code", "=", code), ("active", "=", True)], limit=1)
-            if _usable_id(code)
-            else None
-        )
+    def _find_channel(self, code):
+        """The active channel of ``code`` (as superuser: the request is not authenticated yet), or None."""
+        if not _usable_id(code):
+            return None
+        return request.env(su=True)["oms.channel"].search([("code", "=", code), ("active", "=", True)], limit=1)
+
+    def _authenticate(self, code, body=b"", channel=None):
+        """(channel, env of the integration user, None) or (None, None, error response).
+
+        :param channel: the channel of ``code``, when the caller found it already
+        """
+        channel = channel or self._find_channel(code)
         if not channel:
             return None, None, _json({"status": "not_found"}, 404)
         headers = request.httprequest.headers

@@ -46,6 +46,9 @@ class OmsIntake(models.Model):
             "oms_external_id": self.external_id,
             "oms_intake_id": self.id,
             "oms_placed_at": placed_at,
+            # Planned here, not written after the order's creation: one insert, no second write of the order.
+            "oms_ship_by": self.env["sale.order"]._oms_plan_ship_by(channel, placed_at),
+            "oms_confirm_by": self.env["sale.order"]._oms_plan_confirm_by(channel, placed_at),
             "oms_customer_note": data.get("note") or False,
             "oms_shipping_method": shipping.get("method") or False,
             "oms_gift_message": data.get("gift_message") or False,

@@ -26,6 +26,8 @@ NOTIFY_CHUNK = 100
 # Where the steps to email of a bulk operation are gathered until it ends (``cr.cache``: one per transaction,
 # kept through savepoints).
 NOTIFY_GATHERED = "oms_ecommerce.step_emails_to_enqueue"
+# Where the step automation puts the steps it approved while a step-email job sets them to send.
+NOTIFY_APPROVED = "oms_ecommerce.step_emails_approved"
 
 
 class OmsOrderStep(models.Model):
@@ -34,17 +36,22 @@ class OmsOrderStep(models.Model):
     _order = "at, id"
 
     order_id = fields.Many2one("sale.order", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="order_id.company_id", store=True)
+    # Computed before the insert: no update after it (nor a run of the step automation's write hook).
+    company_id = fields.Many2one(related="order_id.company_id", store=True, precompute=True)
     step = fields.Selection(STEPS, required=True)
     at = fields.Datetime(required=True, default=fields.Datetime.now)
     notification = fields.Selection(
         [
+            ("queued", "Queued"),
             ("pending", "To send"),
             ("waiting", "Waiting for tracking"),
             ("sent", "Sent"),
             ("off", "Not sent"),
         ],
-        default="pending",
+        default="queued",
+        help="Queued: the email waits for its queue job, which sets it To send. The step automation runs on that "
+        "change and emails the customer (an administrator can change or switch it off: the steps it leaves are "
+        "marked Not sent, with why).",
         required=True,
         index=True,
     )
@@ -56,8 +63,11 @@ class OmsOrderStep(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         """A step the customer is not emailed about (not a customer-facing step, or switched off on the order's
-        channel) is recorded as such at once, all in the same insert: the step automation, which runs for the
-        steps to send only (its filter), does not run for it, and no email job picks it up."""
+        channel) is recorded as such at once, all in the same insert. The others are queued: inside a bulk
+        operation (context key ``oms_notify_in_background``: the intake, a confirmation, the delay scan) they are
+        gathered, and their emails left to queue jobs enqueued where the operation ends
+        (``_oms_enqueue_gathered``), so that the step automation does not run inside it; elsewhere they are set
+        to send at once (``_oms_set_due``)."""
         orders = self.env["sale.order"].sudo().browse({vals["order_id"] for vals in vals_list if vals.get("order_id")})
         channels = {order.id: order.oms_channel_id for order in orders}  # read for all the orders at once
         for vals in vals_list:
@@ -66,29 +76,59 @@ class OmsOrderStep(models.Model):
             channel = channels[vals["order_id"]]
             if vals["step"] not in NOTIFIED_STEPS or not channel[f"notify_{vals['step']}"]:
                 vals.update(notification="off", notification_note=self.env._("Not notified on this channel."))
-        return super().create(vals_list)
+        steps = super().create(vals_list)
+        queued = steps.filtered(lambda s: s.notification == "queued")
+        if queued and self.env.context.get("oms_notify_in_background"):
+            self.env.cr.cache.setdefault(NOTIFY_GATHERED, set()).update(queued.ids)
+        elif queued:
+            queued._oms_set_due()
+        return steps
 
     # ------------------------------------------------------------------
     # One email per customer-facing step (see data/oms_automation.xml)
     # ------------------------------------------------------------------
+    def _oms_set_due(self):
+        """Set the queued steps of ``self`` to send: the step automation runs on that change and emails the
+        customer (``_oms_notify_soon``) or, inside a step-email job, approves them for the job to compose
+        together. The steps it left to send (an administrator switched it off or changed its filter) are marked
+        not sent, with why.
+
+        :return: the steps the automation approved inside a step-email job (context key ``oms_notify_collect``)
+        """
+        queued = self.filtered(lambda s: s.notification == "queued")
+        if not queued:
+            return self.browse()
+        self.env.cr.cache.pop(NOTIFY_APPROVED, None)
+        queued.write({"notification": "pending"})
+        approved = self.browse(sorted(self.env.cr.cache.pop(NOTIFY_APPROVED, ())))
+        left = queued.filtered(lambda s: s.notification == "pending") - approved
+        if left:
+            left.write(
+                {
+                    "notification": "off",
+                    "notification_note": self.env._(
+                        "The step automation did not email it (switched off, or its filter left it out)."
+                    ),
+                }
+            )
+        return approved
+
     def _oms_notify_soon(self):
-        """What the step automation does: email now, or, inside a bulk operation (context key
-        ``oms_notify_in_background``), leave the emails to queue_job jobs run right after the transaction, so
-        that confirming hundreds of orders does not wait for their emails."""
-        if not self.env.context.get("oms_notify_in_background"):
-            return self._oms_notify()
-        # base.automation calls this once per step: the steps of the operation are gathered, then enqueued
-        # together where the operation ends (``_oms_enqueue_gathered``).
-        self.env.cr.cache.setdefault(NOTIFY_GATHERED, set()).update(self.ids)
-        return True
+        """What the step automation does when a step is set to send: email now, or, inside a step-email job
+        (context key ``oms_notify_collect``), approve it: the job composes the emails of all it approved at once
+        (each template rendered once)."""
+        if self.env.context.get("oms_notify_collect"):
+            self.env.cr.cache.setdefault(NOTIFY_APPROVED, set()).update(self.ids)
+            return True
+        return self._oms_notify()
 
     @api.model
     def _oms_enqueue_gathered(self):
-        """Enqueue the emails of the steps ``_oms_notify_soon`` gathered in this transaction (called where a bulk
-        operation that sets ``oms_notify_in_background`` ends: the intake's processing, the confirmation)."""
+        """Enqueue the emails of the steps queued in this transaction by a bulk operation (called where one that
+        sets ``oms_notify_in_background`` ends: the intake's processing, the confirmation, the delay scan)."""
         ids = self.env.cr.cache.pop(NOTIFY_GATHERED, ())
         steps = self.browse(sorted(ids)).exists()  # a step rolled back with its savepoint is gone
-        steps.filtered(lambda s: s.notification == "pending")._oms_enqueue_notify()
+        steps.filtered(lambda s: s.notification == "queued")._oms_enqueue_notify()
 
     def _oms_enqueue_notify(self):
         """One queue job per ``NOTIFY_CHUNK`` steps of ``self``. The identity key (the job's method and steps)
@@ -126,7 +166,17 @@ class OmsOrderStep(models.Model):
                 self.env._("These order steps are being emailed by another transaction: retried later."), seconds=10
             ) from error
         steps.invalidate_recordset(["notification"])
-        to_send = steps._oms_to_email()
+        return steps._oms_send_due()
+
+    def _oms_send_due(self):
+        """Set the queued steps of ``self`` to send (the step automation approves them), then compose at once the
+        emails of those it approved and of those already to send.
+
+        :return: how many emails were composed
+        """
+        to_send = self.filtered(lambda s: s.notification in ("pending", "waiting"))
+        to_send |= self.with_context(oms_notify_collect=True)._oms_set_due().with_env(self.env)
+        to_send = to_send._oms_to_email()
         to_send._oms_notify()
         return len(to_send.filtered(lambda s: s.notification == "sent"))
 
@@ -183,7 +233,8 @@ class OmsOrderStep(models.Model):
 
     @api.model
     def _oms_notify_pending(self, limit=1000):
-        """Compose now the step emails still to send (the demo data and the benchmark do, without a job runner)."""
-        steps = self.search([("notification", "in", ("pending", "waiting"))], limit=limit, order="id")
-        steps._oms_notify()
+        """Compose now the step emails still queued or to send, as their jobs would (the demo data and the
+        benchmark do, without a job runner)."""
+        steps = self.search([("notification", "in", ("queued", "pending", "waiting"))], limit=limit, order="id")
+        steps._oms_send_due()
         return len(steps)

@@ -20,16 +20,13 @@ class SaleOrder(models.Model):
 
     _inherit = "sale.order"
 
-    def _oms_compute_confirm_by(self):
-        """Placed time + the channel's confirm-within hours, in the company's working hours."""
-        for order in self:
-            channel = order.oms_channel_id
-            start = order.oms_placed_at or fields.Datetime.now()
-            calendar = order.company_id.resource_calendar_id
-            hours = channel.confirm_within_hours
-            order.sudo().oms_confirm_by = (
-                calendar.plan_hours(hours, start) if calendar else False
-            ) or start + timedelta(hours=hours)
+    @api.model
+    def _oms_plan_confirm_by(self, channel, placed):
+        """The confirm-by deadline of an order placed at ``placed`` (UTC) on ``channel``: the channel's
+        confirm-within hours in the company's working time. Planned by the intake, into the order's values."""
+        calendar = channel.company_id.resource_calendar_id
+        hours = channel.confirm_within_hours
+        return (calendar.plan_hours(hours, placed) if calendar else False) or placed + timedelta(hours=hours)
 
     def _oms_confirm_automatically(self):
         """Whether the channel's policy confirms this order without a person."""
@@ -51,9 +48,8 @@ class SaleOrder(models.Model):
         """Apply the channel's confirmation policy to orders just received. The orders left to confirm get
         their reminder later, from the scheduled action, if they still wait then (``_oms_remind_to_confirm``):
         most are confirmed by the desk long before, and a reminder created now would be deleted again by
-        their confirmation, twice the work for nothing."""
-        self._oms_compute_ship_by()
-        self._oms_compute_confirm_by()
+        their confirmation, twice the work for nothing. (Their ship-by and confirm-by dates were planned with
+        their values: ``_oms_plan_ship_by``, ``_oms_plan_confirm_by``.)"""
         auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
         if auto:
             auto._oms_confirm_safely()

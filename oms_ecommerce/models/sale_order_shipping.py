@@ -17,22 +17,21 @@ class SaleOrder(models.Model):
 
     _inherit = "sale.order"
 
-    def _oms_compute_ship_by(self):
-        """The ship-by promise: handling hours in working time from the placed time, or from the next
-        working day when the order was placed after the channel's cutoff hour (calendar's time zone)."""
-        for order in self:
-            channel = order.oms_channel_id
-            placed = order.oms_placed_at or fields.Datetime.now()
-            calendar = order.company_id.resource_calendar_id
-            tz = pytz.timezone((calendar.tz if calendar else None) or "UTC")
-            local = pytz.utc.localize(placed).astimezone(tz)
-            start = placed
-            if local.hour + local.minute / 60.0 >= channel.cutoff_hour:
-                next_day = tz.localize(datetime.combine(local.date() + timedelta(days=1), time.min))
-                start = next_day.astimezone(pytz.utc).replace(tzinfo=None)
-            hours = channel.handling_hours
-            ship_by = calendar.plan_hours(hours, start) if calendar and hours else False
-            order.sudo().oms_ship_by = ship_by or start + timedelta(hours=hours)
+    @api.model
+    def _oms_plan_ship_by(self, channel, placed):
+        """The ship-by promise of an order placed at ``placed`` (UTC) on ``channel``: its handling hours in the
+        company's working time from the placed time, or from the next working day when the order was placed after
+        the channel's cutoff hour (calendar's time zone). Planned by the intake, into the order's values."""
+        calendar = channel.company_id.resource_calendar_id
+        tz = pytz.timezone((calendar.tz if calendar else None) or "UTC")
+        local = pytz.utc.localize(placed).astimezone(tz)
+        start = placed
+        if local.hour + local.minute / 60.0 >= channel.cutoff_hour:
+            next_day = tz.localize(datetime.combine(local.date() + timedelta(days=1), time.min))
+            start = next_day.astimezone(pytz.utc).replace(tzinfo=None)
+        hours = channel.handling_hours
+        ship_by = calendar.plan_hours(hours, start) if calendar and hours else False
+        return ship_by or start + timedelta(hours=hours)
 
     @api.model
     def _cron_oms_detect_delays(self, limit=1000):

@@ -1,3 +1,5 @@
+import importlib.util
+from pathlib import Path
 from unittest.mock import patch
 
 import psycopg2
@@ -29,7 +31,7 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
         # The channel does not wait for the "received" email: a queue job composes it.
         received = order.oms_step_ids.filtered(lambda s: s.step == "received")
         if self.channel.notify_received and order.oms_notify_partner_id:
-            self.assertEqual(received.notification, "pending")
+            self.assertEqual(received.notification, "queued")
             self.assertFalse(self._mails(order))
         self.run_step_email_jobs()
         return order
@@ -67,7 +69,7 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
         order.action_confirm()  # confirmed, then processing (not a customer email)
         # Whoever confirms does not wait for the email: a queue job composes it right after.
         confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
-        self.assertEqual(confirmed.notification, "pending")
+        self.assertEqual(confirmed.notification, "queued")
         self.assertEqual(len(self._mails(order)), 1)
         self.run_step_email_jobs()
         self.assertEqual(
@@ -136,7 +138,7 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
             self.assertEqual(set(orders.mapped("state")), {"sale"})
             self.assertFalse(self._all_mails(orders), "not composed inside the bulk request")
             steps = orders.oms_step_ids.filtered(lambda s: s.step == "confirmed")
-            self.assertEqual(set(steps.mapped("notification")), {"pending"})
+            self.assertEqual(set(steps.mapped("notification")), {"queued"})
             jobs = [job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]
             self.assertEqual([len(job.recordset) for job in jobs], [10, 10, 5], "the 25 confirmed steps")
             processing = orders.oms_step_ids.filtered(lambda s: s.step == "processing")
@@ -164,7 +166,7 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
         order = self._order("n-lock")
         order.action_confirm()
         confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
-        self.assertEqual(confirmed.notification, "pending")
+        self.assertEqual(confirmed.notification, "queued")
         real_execute = type(self.env.cr).execute
 
         def locked(cr, query, *args, **kwargs):
@@ -174,7 +176,7 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
 
         with patch.object(type(self.env.cr), "execute", locked), self.assertRaises(RetryableJobError):
             confirmed._oms_job_notify()
-        self.assertEqual(confirmed.notification, "pending", "nothing sent by the worker that waits")
+        self.assertEqual(confirmed.notification, "queued", "nothing sent by the worker that waits")
         self.assertEqual(self.run_step_email_jobs(), 1)
         self.assertEqual(confirmed.notification, "sent")
         self.assertEqual(len(self._mails(order)), 2, "received, then confirmed: once each")
@@ -235,3 +237,77 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
         order = self._order("n-7", customer={"email": "claire@example.fr", "name": "Claire"})
         self.assertEqual(order.partner_id.lang, "fr_FR")
         self.assertEqual(self._mails(order).subject, "Test Shop: commande reçue")
+
+    def test_the_step_automation_runs_in_the_email_job_not_in_the_request(self):
+        """The request that reaches a step records it queued; the step automation runs when its email job sets
+        it to send, right after: the channel and whoever confirms do not wait for it."""
+        self.run_step_email_jobs()  # whatever the demo data left waiting
+        Step = type(self.env["oms.order.step"])
+        runs = []
+        real = Step._oms_notify_soon
+
+        def counted(steps):
+            runs.append(steps.mapped("step"))
+            return real(steps)
+
+        with patch.object(Step, "_oms_notify_soon", counted):
+            [(status, body)] = self.receive(order_payload("n-auto"))
+            self.assertEqual(status, 201, body)
+            order = self.env["sale.order"].browse(body["id"])
+            order.action_confirm()
+            self.assertEqual(runs, [], "not inside the intake nor the confirmation")
+            self.assertEqual(set(order.oms_step_ids.mapped("notification")), {"queued", "off"})
+            self.assertEqual(self.run_step_email_jobs(), 2)
+        self.assertEqual(sorted(runs), [["confirmed"], ["received"]], "once per step, from its job")
+        self.assertEqual(
+            self._mails(order).mapped("subject"),
+            ["Test Shop: we received your order (n-auto)", "Test Shop: your order is confirmed (n-auto)"],
+        )
+
+    def test_administrator_switches_the_step_automation_off_or_filters_it(self):
+        """The step emails are the automation's: switched off, none is sent and the steps say why; with a filter
+        of the administrator's, only the steps it keeps are emailed."""
+        automation = self.env.ref("oms_ecommerce.automation_oms_step_notify")
+        automation.active = False
+        order = self._order("n-off")
+        self.assertFalse(self._mails(order))
+        self.assertRecordValues(order.oms_step_ids, [{"step": "received", "notification": "off"}])
+        self.assertIn("step automation did not email it", order.oms_step_ids.notification_note)
+        # Set to send at once (outside a bulk operation, e.g. cancelled by hand): the same.
+        order._action_cancel()
+        cancelled = order.oms_step_ids.filtered(lambda s: s.step == "cancelled")
+        self.assertEqual(cancelled.notification, "off")
+        self.assertFalse(self._mails(order))
+
+        automation.write(
+            {"active": True, "filter_domain": "[('notification', '=', 'pending'), ('step', '!=', 'received')]"}
+        )
+        order = self._order("n-filtered")
+        self.assertFalse(self._mails(order), "the administrator's filter leaves the received email out")
+        self.assertEqual(order.oms_step_ids.notification, "off")
+        order.action_confirm()
+        self.assertEqual(self.run_step_email_jobs(), 1)
+        self.assertEqual(self._mails(order).mapped("subject"), ["Test Shop: your order is confirmed (n-filtered)"])
+
+    def test_upgrade_moves_the_step_automation_to_the_email_job(self):
+        """19.0.1.2.0: a database whose step automation still runs at the step's creation (Odoo's "on creation")
+        gets it moved to the change of Notification; one an administrator changed is left alone."""
+        automation = self.env.ref("oms_ecommerce.automation_oms_step_notify")
+        spec = importlib.util.spec_from_file_location(
+            "oms_migration_19_0_1_2_0",
+            Path(__file__).parents[1] / "migrations" / "19.0.1.2.0" / "post-migrate.py",
+        )
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        notification = self.env["ir.model.fields"]._get("oms.order.step", "notification")
+        for trigger, expected in (("on_create", "on_create_or_write"), ("on_unlink", "on_unlink")):
+            self.env.cr.execute("UPDATE base_automation SET trigger = %s WHERE id = %s", [trigger, automation.id])
+            self.env.cr.execute(
+                "DELETE FROM base_automation_ir_model_fields_rel WHERE base_automation_id = %s", [automation.id]
+            )
+            migration.migrate(self.env.cr, "19.0.1.1.0")
+            automation.invalidate_recordset()
+            self.assertEqual(automation.trigger, expected)
+            self.assertEqual(
+                automation.trigger_field_ids, notification if trigger == "on_create" else notification.browse()
+            )

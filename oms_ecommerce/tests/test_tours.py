@@ -24,7 +24,7 @@ class TestOrderDeskTours(HttpCase, OmsCommon):
         self.start_tour("/odoo/action-oms_ecommerce.sale_order_action_oms", "oms_confirm_order_tour", login="oms_user")
         self.assertEqual(order.state, "sale")
         confirmed = order.oms_step_ids.filtered(lambda s: s.step == "confirmed")
-        self.assertEqual(confirmed.notification, "pending", "a queue job composes it right after")
+        self.assertEqual(confirmed.notification, "queued", "a queue job composes it right after")
         self.run_step_email_jobs()
         self.assertEqual(confirmed.notification, "sent")
         self.assertIn("is confirmed and is being prepared", str(confirmed.mail_message_id.body))
