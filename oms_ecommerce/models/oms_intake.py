@@ -565,7 +565,11 @@ class OmsIntake(models.Model):
         )
 
     def _set_done(self, order, data):
-        self._set_outcome("done", order, self.env._("Order %(order)s created.", order=order.name))
+        # A first attempt that creates its order leaves no chatter line on the intake: its state, order and
+        # processed time say it, and the order's own line says where it came from (one message per order
+        # received, not two). A retry that succeeds says so under the errors it had.
+        created = self.env._("Order %(order)s created.", order=order.name) if self.attempt_count > 1 else None
+        self._set_outcome("done", order, created)
         # Earlier attempts of the same order that failed are superseded by this one; the refunds that came
         # before their order waited in error too: both found by one search.
         earlier = self.search(

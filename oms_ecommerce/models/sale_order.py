@@ -318,7 +318,8 @@ class SaleOrder(models.Model):
         self.env["oms.order.step"]._oms_enqueue_gathered()
         # Last: deleting records empties the ORM's cache, whatever was read before would be read again. Only
         # the orders that waited long enough to be reminded have a reminder (``_oms_remind_to_confirm``).
-        reminded.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
+        if reminded:  # activity_unlink() searches even for no record
+            reminded.activity_unlink(["oms_ecommerce.mail_activity_type_oms_confirm"])
         return res
 
     def _action_cancel(self):
