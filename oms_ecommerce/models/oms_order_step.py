@@ -23,10 +23,8 @@ STEPS = [
 NOTIFIED_STEPS = ("received", "confirmed", "packed", "shipped", "delivered", "delayed", "cancelled")
 # Steps whose emails one queue job composes (each template rendered once for all of them).
 NOTIFY_CHUNK = 100
-# Where the steps to email of a bulk operation are gathered until it ends (``cr.cache``: one per transaction,
-# kept through savepoints).
-NOTIFY_GATHERED = "oms_ecommerce.step_emails_to_enqueue"
-# Where the step automation puts the steps it approved while a step-email job sets them to send.
+# Where the step automation puts the steps it approved while a step-email job sets them to send (``cr.cache``,
+# within one call: a rolled-back savepoint clears it).
 NOTIFY_APPROVED = "oms_ecommerce.step_emails_approved"
 
 
@@ -64,10 +62,9 @@ class OmsOrderStep(models.Model):
     def create(self, vals_list):
         """A step the customer is not emailed about (not a customer-facing step, or switched off on the order's
         channel) is recorded as such at once, all in the same insert. The others are queued: inside a bulk
-        operation (context key ``oms_notify_in_background``: the intake, a confirmation, the delay scan) they are
-        gathered, and their emails left to queue jobs enqueued where the operation ends
-        (``_oms_enqueue_gathered``), so that the step automation does not run inside it; elsewhere they are set
-        to send at once (``_oms_set_due``)."""
+        operation (context key ``oms_notify_in_background``: the intake, a confirmation, the delay scan) their
+        emails are left to queue jobs enqueued where the operation ends (``_oms_enqueue_gathered``), so that the
+        step automation does not run inside it; elsewhere they are set to send at once (``_oms_set_due``)."""
         orders = self.env["sale.order"].sudo().browse({vals["order_id"] for vals in vals_list if vals.get("order_id")})
         channels = {order.id: order.oms_channel_id for order in orders}  # read for all the orders at once
         for vals in vals_list:
@@ -77,11 +74,8 @@ class OmsOrderStep(models.Model):
             if vals["step"] not in NOTIFIED_STEPS or not channel[f"notify_{vals['step']}"]:
                 vals.update(notification="off", notification_note=self.env._("Not notified on this channel."))
         steps = super().create(vals_list)
-        queued = steps.filtered(lambda s: s.notification == "queued")
-        if queued and self.env.context.get("oms_notify_in_background"):
-            self.env.cr.cache.setdefault(NOTIFY_GATHERED, set()).update(queued.ids)
-        elif queued:
-            queued._oms_set_due()
+        if not self.env.context.get("oms_notify_in_background"):
+            steps.filtered(lambda s: s.notification == "queued")._oms_set_due()
         return steps
 
     # ------------------------------------------------------------------
@@ -107,7 +101,8 @@ class OmsOrderStep(models.Model):
                 {
                     "notification": "off",
                     "notification_note": self.env._(
-                        "The step automation did not email it (switched off, or its filter left it out)."
+                        "Not emailed by the order steps' email job: the step automation did not take it (switched "
+                        "off, filtered, or its action changed)."
                     ),
                 }
             )
@@ -124,11 +119,15 @@ class OmsOrderStep(models.Model):
 
     @api.model
     def _oms_enqueue_gathered(self):
-        """Enqueue the emails of the steps queued in this transaction by a bulk operation (called where one that
-        sets ``oms_notify_in_background`` ends: the intake's processing, the confirmation, the delay scan)."""
-        ids = self.env.cr.cache.pop(NOTIFY_GATHERED, ())
-        steps = self.browse(sorted(ids)).exists()  # a step rolled back with its savepoint is gone
-        steps.filtered(lambda s: s.notification == "queued")._oms_enqueue_notify()
+        """Enqueue the emails of the steps this transaction queued (called where an operation that sets
+        ``oms_notify_in_background`` ends: the intake's processing, a confirmation, the delay scan). They are
+        found in the database — still queued, created at this transaction's time — not kept aside: a savepoint
+        rolled back meanwhile (one order of a batch refused) takes its own steps away, and Odoo clears
+        ``cr.cache`` with it, which held the others before."""
+        steps = self.sudo().search(
+            [("notification", "=", "queued"), ("create_date", "=", self.env.cr.now())], order="id"
+        )
+        steps.with_env(self.env)._oms_enqueue_notify()
 
     def _oms_enqueue_notify(self):
         """One queue job per ``NOTIFY_CHUNK`` steps of ``self``. The identity key (the job's method and steps)
@@ -183,17 +182,25 @@ class OmsOrderStep(models.Model):
     def _oms_to_email(self):
         """The steps of ``self`` to email now; the others are marked (not notified and why, or waiting for the
         tracking number)."""
-        to_send = self.browse()
+        to_send = switched_off = no_email = waiting = self.browse()
         for step in self.filtered(lambda s: s.notification in ("pending", "waiting")):
             channel = step.order_id.oms_channel_id
             if step.step not in NOTIFIED_STEPS or not channel[f"notify_{step.step}"]:
-                step.write({"notification": "off", "notification_note": self.env._("Not notified on this channel.")})
+                switched_off |= step
             elif step.step == "shipped" and step.order_id._oms_waits_for_tracking():
-                step.notification = "waiting"
+                waiting |= step
             elif not step.order_id.oms_notify_partner_id:
-                step.write({"notification": "off", "notification_note": self.env._("No customer email to notify.")})
+                no_email |= step
             else:
                 to_send |= step
+        # one write per outcome, not per step (each write of a step runs the step automation's hook)
+        if switched_off:
+            switched_off.write(
+                {"notification": "off", "notification_note": self.env._("Not notified on this channel.")}
+            )
+        if no_email:
+            no_email.write({"notification": "off", "notification_note": self.env._("No customer email to notify.")})
+        waiting.filtered(lambda s: s.notification != "waiting").notification = "waiting"
         return to_send
 
     def _oms_notify(self):

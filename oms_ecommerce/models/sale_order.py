@@ -315,7 +315,8 @@ class SaleOrder(models.Model):
         # The stock rules may reserve at once; the step of these orders is recorded below, not there.
         res = super(SaleOrder, self.with_context(oms_confirming_ids=confirming))._action_confirm()
         channel_orders.with_context(oms_notify_in_background=True)._oms_reach_steps(before=["confirmed"], locked=True)
-        self.env["oms.order.step"]._oms_enqueue_gathered()
+        if not self.env.context.get("oms_notify_in_background"):  # else the bulk operation does, where it ends
+            self.env["oms.order.step"]._oms_enqueue_gathered()
         # Last: deleting records empties the ORM's cache, whatever was read before would be read again. Only
         # the orders that waited long enough to be reminded have a reminder (``_oms_remind_to_confirm``).
         if reminded:  # activity_unlink() searches even for no record

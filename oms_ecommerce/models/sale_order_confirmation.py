@@ -143,10 +143,12 @@ class SaleOrder(models.Model):
     def _oms_bulk_confirm(self, background_notify=False):
         """Confirm the orders of ``self`` that are still to confirm. :return: the orders confirmed"""
         todo = self._oms_to_confirm()
-        if background_notify:
-            # Many orders at once: the step emails are composed by queue jobs, right after.
-            todo = todo.with_context(oms_notify_in_background=True)
-        return todo._oms_confirm_safely()
+        if not background_notify:
+            return todo._oms_confirm_safely()
+        # Many orders at once: the step emails are composed by queue jobs, right after, enqueued once all are done.
+        confirmed = todo.with_context(oms_notify_in_background=True)._oms_confirm_safely()
+        self.env["oms.order.step"]._oms_enqueue_gathered()
+        return confirmed
 
     def _oms_confirm_in_background(self, skipped=0):
         """Enqueue the confirmation of ``self`` as a chain of jobs; a second click on the same selection while

@@ -6,6 +6,7 @@ import psycopg2
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..models import oms_order_step as order_step
@@ -150,7 +151,18 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
             for job in jobs:
                 job.recordset._oms_enqueue_notify()
             self.assertEqual(len([job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]), 3)
-            outcomes = self.run_jobs(trap)
+            Step = type(self.env["oms.order.step"])
+            composed = []
+            real_notify = Step._oms_notify
+
+            def notify(steps):
+                composed.append(len(steps))
+                return real_notify(steps)
+
+            with patch.object(Step, "_oms_notify", notify):
+                outcomes = self.run_jobs(trap)
+            # The automation approved each job's steps; the job composed them together (each template once).
+            self.assertEqual(composed, [10, 10, 5])
             self.assertEqual({state for state, _result in outcomes}, {"done"})
             self.assertEqual(sum(result for _state, result in outcomes), 25, "one email per order")
         for order in orders:
@@ -272,7 +284,7 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
         order = self._order("n-off")
         self.assertFalse(self._mails(order))
         self.assertRecordValues(order.oms_step_ids, [{"step": "received", "notification": "off"}])
-        self.assertIn("step automation did not email it", order.oms_step_ids.notification_note)
+        self.assertIn("step automation did not take it", order.oms_step_ids.notification_note)
         # Set to send at once (outside a bulk operation, e.g. cancelled by hand): the same.
         order._action_cancel()
         cancelled = order.oms_step_ids.filtered(lambda s: s.step == "cancelled")
@@ -310,4 +322,37 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
             self.assertEqual(automation.trigger, expected)
             self.assertEqual(
                 automation.trigger_field_ids, notification if trigger == "on_create" else notification.browse()
+            )
+
+    def test_a_refused_automatic_confirmation_keeps_the_received_email(self):
+        """The intake confirms a paid order by the channel's policy and the confirmation fails after its steps were
+        recorded: its savepoint takes them back, and the "received" email, queued before it, still gets its job."""
+        self.run_step_email_jobs()  # whatever the demo data left waiting
+        self.channel.confirm_policy = "all"
+        SaleOrder = type(self.env["sale.order"])
+        with patch.object(SaleOrder, "_should_be_locked", side_effect=UserError("a lock rule refused it")):
+            [(status, body)] = self.receive(order_payload("n-refused"))
+        self.assertEqual(status, 201, body)
+        order = self.env["sale.order"].browse(body["id"])
+        self.assertEqual(order.state, "draft", "the confirmation was refused and rolled back")
+        self.assertRecordValues(order.oms_step_ids, [{"step": "received", "notification": "queued"}])
+        self.assertEqual(self.run_step_email_jobs(), 1)
+        self.assertEqual(self._mails(order).mapped("subject"), ["Test Shop: we received your order (n-refused)"])
+
+    def test_a_refused_order_in_a_batch_keeps_the_others_received_emails(self):
+        """One order of a batch is refused (its savepoint rolled back, which clears Odoo's cursor cache): the
+        orders before and after it still get their "received" email."""
+        self.run_step_email_jobs()  # whatever the demo data left waiting
+        results = self.receive(
+            order_payload("n-batch-1"),
+            order_payload("n-batch-2", lines=[{"sku": "NO-SUCH-SKU", "quantity": 1}]),
+            order_payload("n-batch-3"),
+            source="batch",
+        )
+        self.assertEqual([status for status, _body in results], [201, 422, 201], results)
+        orders = self.env["sale.order"].browse([results[0][1]["id"], results[2][1]["id"]])
+        self.assertEqual(self.run_step_email_jobs(), 2)
+        for order in orders:
+            self.assertEqual(
+                self._mails(order).mapped("subject"), [f"Test Shop: we received your order ({order.oms_external_id})"]
             )
