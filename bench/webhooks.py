@@ -112,8 +112,31 @@ def setup_shopify_channel(registry, ctx):
         return channel.id
 
 
-def shopify_body(template, tag, i):
-    """The i-th order as Shopify's ``orders/create`` webhook body: the api path's order, in Shopify's shape."""
+def tax_rates(registry, ctx):
+    """{sku or "shipping": rate} of the taxes Odoo applies to the bench's products and its shipping line (percent
+    taxes, as the bench database has): what a shop configured like this Odoo charges, so that the bodies' totals
+    are Odoo's and no order is held for a total that differs."""
+    from odoo import api
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        products = env["product.product"].search([("default_code", "in", [p[0] for p in base.PRODUCTS])])
+        rates = {p.default_code: sum(p.taxes_id.mapped("amount")) / 100 for p in products}
+        rates["shipping"] = (
+            sum(env["product.product"].browse(ctx["carrier_product_id"]).taxes_id.mapped("amount")) / 100
+        )
+        return rates
+
+
+def _tax_lines(amount, rate):
+    tax = round(amount * rate + 1e-9, 2)
+    return tax, ([{"title": "Tax", "rate": rate, "price": f"{tax:.2f}"}] if rate else [])
+
+
+def shopify_body(template, tag, i, rates=None):
+    """The i-th order as Shopify's ``orders/create`` webhook body: the api path's order, in Shopify's shape, with
+    the taxes of ``rates`` (``tax_rates``) per line, as Shopify sends them (taxes not included in the prices)."""
+    rates = rates or {}
     body = json.loads(json.dumps(template))
     who = base.customer(i)
     placed = datetime.now(UTC) - timedelta(days=1, minutes=i)
@@ -134,11 +157,13 @@ def shopify_body(template, tag, i):
         "company": None,
     }
     lines = []
-    subtotal = 0
+    subtotal = total_tax = 0
     for k, (sku, name, _list, price) in enumerate(base.PRODUCTS):
         quantity = 1 + (i + k) % 3
         discount = round(quantity * price * 0.10, 2) if k == 1 else 0
         subtotal += quantity * price - discount
+        tax, tax_lines = _tax_lines(quantity * price - discount, rates.get(sku, 0))
+        total_tax += tax
         line = json.loads(json.dumps(template["line_items"][0]))
         line.update(
             id=int(f"{1000 + i}{k}"),
@@ -146,15 +171,19 @@ def shopify_body(template, tag, i):
             title=name,
             name=name,
             quantity=quantity,
+            current_quantity=quantity,  # what Shopify's mapping reads (the quantity after edits)
+            fulfillable_quantity=quantity,
             price=f"{price:.2f}",
             total_discount=f"{discount:.2f}",
             discount_allocations=[{"amount": f"{discount:.2f}", "discount_application_index": 0}] if discount else [],
-            tax_lines=[],
+            tax_lines=tax_lines,
         )
         lines.append(line)
     shipping = json.loads(json.dumps(template["shipping_lines"][0]))
-    shipping.update(code="standard", title="Standard", price=f"{base.SHIPPING_PRICE:.2f}", tax_lines=[])
-    total = round(subtotal + base.SHIPPING_PRICE, 2)
+    shipping_tax, shipping_tax_lines = _tax_lines(base.SHIPPING_PRICE, rates.get("shipping", 0))
+    total_tax += shipping_tax
+    shipping.update(code="standard", title="Standard", price=f"{base.SHIPPING_PRICE:.2f}", tax_lines=shipping_tax_lines)
+    total = round(subtotal + base.SHIPPING_PRICE + total_tax, 2)
     body.update(
         id=6000000000000000000 + int(tag[1:]) % 100000 * 10000 + i,
         name=f"#{tag}-{i}",
@@ -168,8 +197,8 @@ def shopify_body(template, tag, i):
         presentment_currency="USD",
         financial_status="paid",
         taxes_included=False,
-        total_tax="0.00",
-        tax_lines=[],
+        total_tax=f"{total_tax:.2f}",
+        tax_lines=[{"title": "Tax", "price": f"{total_tax:.2f}"}] if total_tax else [],
         total_price=f"{total:.2f}",
         subtotal_price=f"{subtotal:.2f}",
         current_total_price=f"{total:.2f}",
@@ -284,7 +313,8 @@ def main():
         ctx = base.setup_data(registry)
         shopify_id = setup_shopify_channel(registry, ctx)
         template = json.loads(FIXTURE.read_text())
-        hooks = [shopify_body(template, tag, i) for i in range(n)]
+        rates = tax_rates(registry, ctx)
+        hooks = [shopify_body(template, tag, i, rates) for i in range(n)]
         orders = [base.order_payload(f"{tag}-api", i, ctx["currency"]) for i in range(n)]
 
         server = PreforkServer(args)
@@ -296,7 +326,7 @@ def main():
         common.say(f"code: oms_ecommerce from {base.code_version(args.addons_path)}")
         common.say(f"machine: {os.cpu_count()} CPU(s), load average {base.load()} before timing")
         # Warm every worker up (registry, caches) with untimed requests of both paths.
-        warm_hooks = [shopify_body(template, f"{tag}9", i) for i in range(2 * args.workers)]
+        warm_hooks = [shopify_body(template, f"{tag}9", i, rates) for i in range(2 * args.workers)]
         warm_orders = [base.order_payload(f"{tag}-warm", i, ctx["currency"]) for i in range(2 * args.workers)]
         send_all(server.port, [hook_delivery(body, i) for i, body in enumerate(warm_hooks)], args.senders)
         send_all(
