@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import queue
-import re
 import signal
 import statistics
 import subprocess
@@ -67,8 +66,7 @@ class PreforkServer(base.Server):
         cmd = base.odoo_cmd(
             self.args,
             "-d",
-            self.args.db,
-            f"--db-filter=^{re.escape(self.args.db)}$",
+            self.args.db,  # alone, as the intake bench's server (no database listing per request)
             f"--workers={self.args.workers}",
             "--max-cron-threads=0",
             "--limit-time-real=600",

@@ -18,9 +18,11 @@ cat <<MSG
   Channel API: http://localhost:$OMS_PORT/oms/v1/shop-us/orders  (demo secret: demo-secret-shop-us)
 
 MSG
+# -d alone, without --db-filter: the channels' requests carry no session, and Odoo serves them this database
+# without listing PostgreSQL's databases on each one (README, Deployment notes).
 # queue_job's runner: two jobs at once; the accounting and wave-document channels one at a time each.
 export ODOO_QUEUE_JOB_CHANNELS=${ODOO_QUEUE_JOB_CHANNELS:-root:2,root.oms_accounting:1,root.oms_wave_print:1}
 exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" \
     ${PGHOST:+--db_host="$PGHOST"} --db_port="$PGPORT" --db_user="$PGUSER" \
-    -d "$OMS_DB" --db-filter="^${OMS_DB}\$" --http-port "$OMS_PORT" --load="$OMS_SERVER_WIDE_MODULES" \
+    -d "$OMS_DB" --http-port "$OMS_PORT" --load="$OMS_SERVER_WIDE_MODULES" \
     ${OMS_RUN_ARGS:-}

@@ -33,7 +33,7 @@ class OmsPlatformWebhooks(OmsChannelApi):
 
     def _platform_webhook(self, code):
         channel = (
-            request.env(su=True)["oms.channel"].search(
+            request.env(su=True)["oms.channel"].search_fetch(
                 [("code", "=", code), ("active", "=", True), ("platform", "in", list(HEADERS))], limit=1
             )
             if _usable_id(code)

@@ -1,5 +1,6 @@
 """How an intake's payload becomes ``sale.order`` values: the channel's pricelist, countries, products and
-carrier mapped, one ``_prepare_*`` hook per part so that a glue module extends a line without copying the rest."""
+carrier mapped, one ``_prepare_*`` hook per part so that a glue module extends a line without copying the rest.
+Each look-up is a ``search_fetch``: the records found and read in one query, not a search and then a read."""
 
 from odoo import api, fields, models
 from odoo.tools import float_compare, float_is_zero, float_round
@@ -150,7 +151,7 @@ class OmsIntake(models.Model):
         if not code:
             return channel.pricelist_id if channel.pricelist_id else None
         code = code.upper()
-        currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
+        currency = self.env["res.currency"].with_context(active_test=False).search_fetch([("name", "=", code)], limit=1)
         if not currency:
             raise IntakeMappingError(
                 "unknown_currency",
@@ -192,7 +193,7 @@ class OmsIntake(models.Model):
             for key in ("shipping_address", "billing_address")
             if data.get(key)
         }
-        countries = self.env["res.country"].search([("code", "in", list(codes))])
+        countries = self.env["res.country"].search_fetch([("code", "in", list(codes))])
         found = {country.code: country for country in countries}
         missing = sorted(codes - set(found))
         if missing:
@@ -216,7 +217,9 @@ class OmsIntake(models.Model):
             wanted = skus - set(found)
             if not wanted:
                 break
-            for product in Product.search([(field, "in", list(wanted)), *company_domain], order="active desc, id"):
+            for product in Product.search_fetch(
+                [(field, "in", list(wanted)), *company_domain], order="active desc, id"
+            ):
                 found.setdefault(product[field], product)
         unknown = sorted(skus - set(found))
         if unknown:

@@ -25,8 +25,13 @@ class OmsIntake(models.Model):
         self.ensure_one()
         try:
             self._identify_webhook(data)
+            order = self.env["sale.order"].search(
+                [("oms_channel_id", "=", self.channel_id.id), ("oms_external_id", "=", self.external_id)], limit=1
+            )
+            if not order and self.webhook_topic not in ("refunds/create", "order.deleted"):
+                return self._webhook_new_order(data)  # reads only: no savepoint (two queries of every new order)
             with self.env.cr.savepoint():
-                return self._apply_webhook(data)
+                return self._apply_webhook(data, order)
         except webhooks.WebhookInvalid as exc:
             self._set_error("invalid_payload", storable(exc.message), storable(exc.field))
         except IntakeInvalid as exc:
@@ -69,16 +74,15 @@ class OmsIntake(models.Model):
             }
         )
 
-    def _apply_webhook(self, data):
+    def _apply_webhook(self, data, order):
+        """Apply the body to the channel's existing ``order`` (an edit, a cancellation, a refund), or a deletion
+        of an order never created; in a savepoint (``_process_webhook``)."""
         self.ensure_one()
         channel = self.channel_id
         mapper = self._mapper()
         topic = self.webhook_topic
         external_id = self.external_id
         version = self.webhook_version
-        order = self.env["sale.order"].search(
-            [("oms_channel_id", "=", channel.id), ("oms_external_id", "=", external_id)], limit=1
-        )
         if topic == "refunds/create":
             if not order:
                 raise IntakeMappingError(
@@ -118,8 +122,12 @@ class OmsIntake(models.Model):
                 order.oms_platform_version = version
             self._set_applied(order, summary)
             return None
-        values = mapper.to_order(data, self._known_shipping_methods())
-        if cancelled:
+        return self._webhook_new_order(data)
+
+    def _webhook_new_order(self, data):
+        """The API.md order of a body whose order the channel does not have yet (created by the usual path)."""
+        values = self._mapper().to_order(data, self._known_shipping_methods())
+        if self._mapper().is_cancelled(data, self.webhook_topic):
             self.cancel_requested = True
         return values
 

@@ -2,7 +2,6 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.addons.queue_job.exception import RetryableJobError
-from odoo.addons.queue_job.job import identity_exact
 from odoo.tools import SQL
 
 STEPS = [
@@ -34,8 +33,10 @@ class OmsOrderStep(models.Model):
     _order = "at, id"
 
     order_id = fields.Many2one("sale.order", required=True, ondelete="cascade", index=True)
-    # Computed before the insert: no update after it (nor a run of the step automation's write hook).
-    company_id = fields.Many2one(related="order_id.company_id", store=True, precompute=True)
+    # Not stored: a stored related field is computed at each step's creation, and its computation runs
+    # base.automation's hook (a search for automations) in every intake and confirmation. The multi-company rule
+    # reads it through the order (``order_id`` is indexed).
+    company_id = fields.Many2one(related="order_id.company_id")
     step = fields.Selection(STEPS, required=True)
     at = fields.Datetime(required=True, default=fields.Datetime.now)
     notification = fields.Selection(
@@ -120,7 +121,8 @@ class OmsOrderStep(models.Model):
     @api.model
     def _oms_enqueue_gathered(self):
         """Enqueue the emails of the steps this transaction queued (called where an operation that sets
-        ``oms_notify_in_background`` ends: the intake's processing, a confirmation, the delay scan). They are
+        ``oms_notify_in_background`` ends: the intake's processing, a bulk confirmation, the delay scan; a
+        confirmation alone enqueues the steps it just recorded). They are
         found in the database — still queued, created at this transaction's time — not kept aside: a savepoint
         rolled back meanwhile (one order of a batch refused) takes its own steps away, and Odoo clears
         ``cr.cache`` with it, which held the others before."""
@@ -130,14 +132,14 @@ class OmsOrderStep(models.Model):
         steps.with_env(self.env)._oms_enqueue_notify()
 
     def _oms_enqueue_notify(self):
-        """One queue job per ``NOTIFY_CHUNK`` steps of ``self``. The identity key (the job's method and steps)
-        keeps the same steps asked twice before their job runs to one job; the job itself sends each step's
-        email at most once (see ``_oms_job_notify``)."""
+        """One queue job per ``NOTIFY_CHUNK`` steps of ``self``. No identity key: the steps are those the
+        transaction just created, which no job can hold yet, and its look-up would cost a query in every intake
+        and confirmation; the same steps asked twice make two jobs, the second of which finds them sent (the
+        job sends each step's email at most once, see ``_oms_job_notify``)."""
         steps = self.sorted("id")
         for start in range(0, len(steps), NOTIFY_CHUNK):
             chunk = steps[start : start + NOTIFY_CHUNK]
             chunk.with_delay(
-                identity_key=identity_exact,
                 description=self.env._("Compose the emails of %(count)s order steps", count=len(chunk)),
             )._oms_job_notify()
 

@@ -81,7 +81,7 @@ class ResPartner(models.Model):
             ("parent_id", "=", False),
             ("company_id", "in", (False, company.id)),
         ]
-        customer = self.search(domain, order="id", limit=1)
+        customer = self.search_fetch(domain, order="id", limit=1)
         if not customer:
             # Not search-then-create alone: concurrent first orders of one email would make one customer each.
             self.env["oms.customer.claim"].sudo()._claim(company, email)

@@ -300,11 +300,9 @@ class SaleOrder(models.Model):
             )
 
     def _action_confirm(self):
-        """Confirm; for the channel orders, set-based: one lock, the reminders (if any) removed in one go, and the
-        steps reached (confirmed, then processing when the stock rules reserved at once) recorded together
-        at the end, once per order and step. The customer's confirmation email is composed by the
-        step-email queue jobs right after the transaction (see ``oms.order.step._oms_notify_soon``): whoever
-        confirms does not wait for it."""
+        """Confirm; for the channel orders, set-based: one lock, the reminders (if any) removed in one go, the steps
+        reached (confirmed, then processing when the stock rules reserved at once) recorded together at the end.
+        Their emails are composed by a queue job right after the transaction: whoever confirms does not wait."""
         channel_orders = self.filtered("oms_channel_id")
         if not channel_orders:
             return super()._action_confirm()
@@ -314,9 +312,11 @@ class SaleOrder(models.Model):
         confirming = frozenset(self.env.context.get("oms_confirming_ids", ())) | frozenset(channel_orders.ids)
         # The stock rules may reserve at once; the step of these orders is recorded below, not there.
         res = super(SaleOrder, self.with_context(oms_confirming_ids=confirming))._action_confirm()
-        channel_orders.with_context(oms_notify_in_background=True)._oms_reach_steps(before=["confirmed"], locked=True)
+        steps = channel_orders.with_context(oms_notify_in_background=True)._oms_reach_steps(
+            before=["confirmed"], locked=True
+        )
         if not self.env.context.get("oms_notify_in_background"):  # else the bulk operation does, where it ends
-            self.env["oms.order.step"]._oms_enqueue_gathered()
+            steps.filtered(lambda s: s.notification == "queued")._oms_enqueue_notify()
         # Last: deleting records empties the ORM's cache, whatever was read before would be read again. Only
         # the orders that waited long enough to be reminded have a reminder (``_oms_remind_to_confirm``).
         if reminded:  # activity_unlink() searches even for no record
@@ -340,14 +340,15 @@ class SaleOrder(models.Model):
         one lock, one look-up of the steps already recorded, one insert (once per order and step).
 
         :param locked: the caller locked the orders already (``_oms_lock``) in this transaction
+        :return: the steps recorded
         """
+        Step = self.env["oms.order.step"].sudo()
         orders = self.browse([order.id for order, steps in steps_by_order.items() if steps]).filtered("oms_channel_id")
         if not orders:
-            return
+            return Step
         if not locked:
             orders._oms_lock()
         wanted = {step for order in orders for step in steps_by_order[order]}
-        Step = self.env["oms.order.step"].sudo()
         reached = set(
             Step.search_fetch(
                 [("order_id", "in", orders.ids), ("step", "in", list(wanted))], ["order_id", "step"]
@@ -360,21 +361,20 @@ class SaleOrder(models.Model):
                 if (order.id, step) not in reached:
                     reached.add((order.id, step))
                     vals_list.append({"order_id": order.id, "step": step, "at": at or now})
-        if vals_list:
-            Step.create(vals_list)
+        return Step.create(vals_list) if vals_list else Step
 
     def _oms_reach_steps(self, before=(), locked=False):
         """Record in the history the step each channel order of ``self`` is now at (once per step).
 
         :param before: steps reached on the way, recorded first (e.g. ``confirmed`` before ``processing``)
         :param locked: the caller locked the orders already in this transaction
+        :return: the steps recorded
         """
         confirming = self.env.context.get("oms_confirming_ids")
         orders = self.filtered(lambda o: o.oms_channel_id and (not confirming or o.id not in confirming))
         if not orders:
-            return
-        orders.flush_recordset(["oms_step"])
-        orders._oms_record_steps(
+            return self.env["oms.order.step"]
+        return orders._oms_record_steps(
             {order: list(dict.fromkeys(step for step in (*before, order.oms_step) if step)) for order in orders},
             locked=locked,
         )

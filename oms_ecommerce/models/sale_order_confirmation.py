@@ -44,15 +44,13 @@ class SaleOrder(models.Model):
             )
         return False
 
-    def _oms_after_intake(self):
-        """Apply the channel's confirmation policy to orders just received. The orders left to confirm get
-        their reminder later, from the scheduled action, if they still wait then (``_oms_remind_to_confirm``):
-        most are confirmed by the desk long before, and a reminder created now would be deleted again by
-        their confirmation, twice the work for nothing. (Their ship-by and confirm-by dates were planned with
-        their values: ``_oms_plan_ship_by``, ``_oms_plan_confirm_by``.)"""
-        auto = self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
-        if auto:
-            auto._oms_confirm_safely()
+    def _oms_auto_confirmable(self):
+        """The orders of ``self``, just received, that their channel's policy confirms at once (not on hold). The
+        others wait for the desk; they get their reminder later, from the scheduled action, if they still wait
+        then (``_oms_remind_to_confirm``): most are confirmed long before, and a reminder created now would be
+        deleted again by their confirmation, twice the work for nothing. (Their ship-by and confirm-by dates
+        were planned with their values: ``_oms_plan_ship_by``, ``_oms_plan_confirm_by``.)"""
+        return self.filtered(lambda o: o._oms_confirm_automatically() and not o.oms_hold)
 
     def _oms_remind_to_confirm(self):
         """Remind the channel's responsible to confirm the orders of ``self`` before their deadline, one activity

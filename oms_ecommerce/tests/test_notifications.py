@@ -147,10 +147,10 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
             self.assertEqual(set(processing.mapped("notification")), {"off"}, "not emailed about: recorded so")
             self.assertEqual(sum((job.recordset for job in jobs), steps.browse()), steps)
             self.assertEqual(jobs[0].channel, "root.oms_step_mail")
-            # The same steps asked for again before their job ran: the same job (identity key).
+            # The same steps asked for again before their job ran: a second job each, which finds them sent.
             for job in jobs:
                 job.recordset._oms_enqueue_notify()
-            self.assertEqual(len([job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]), 3)
+            self.assertEqual(len([job for job in trap.enqueued_jobs if job.method_name == "_oms_job_notify"]), 6)
             Step = type(self.env["oms.order.step"])
             composed = []
             real_notify = Step._oms_notify
@@ -161,8 +161,9 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
 
             with patch.object(Step, "_oms_notify", notify):
                 outcomes = self.run_jobs(trap)
-            # The automation approved each job's steps; the job composed them together (each template once).
-            self.assertEqual(composed, [10, 10, 5])
+            # The automation approved each job's steps; the job composed them together (each template once). The
+            # second job of the same steps found them sent: nothing to compose.
+            self.assertEqual(composed, [10, 10, 5, 0, 0, 0])
             self.assertEqual({state for state, _result in outcomes}, {"done"})
             self.assertEqual(sum(result for _state, result in outcomes), 25, "one email per order")
         for order in orders:
