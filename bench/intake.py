@@ -92,6 +92,13 @@ def parse_args():
     )
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary of the in-process intake")
     parser.add_argument(
+        "--db-filter",
+        action="store_true",
+        default=os.environ.get("OMS_BENCH_DB_FILTER") == "1",
+        help="serve with --db-filter too, as a server of several databases: Odoo then lists PostgreSQL's databases "
+        "for every request without a session (env OMS_BENCH_DB_FILTER=1)",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         default=os.environ.get("OMS_BENCH_REUSE") == "1",
@@ -483,6 +490,7 @@ class Server:
             # without Odoo listing PostgreSQL's databases for each (db_list: ~3 ms a request), see the README.
             "-d",
             self.args.db,
+            *([f"--db-filter=^{re.escape(self.args.db)}$"] if getattr(self.args, "db_filter", False) else []),
             "--workers=0",
             "--max-cron-threads=0",
             "--http-interface=127.0.0.1",
@@ -809,7 +817,8 @@ def main():
         start = time.perf_counter()
         server.start()
         common.say(
-            f"server: odoo-bin --workers 0 (threaded), 127.0.0.1:{server.port}, up in "
+            f"server: odoo-bin -d {args.db}{f' --db-filter=^{args.db}$' if args.db_filter else ''} --workers 0 "
+            f"(threaded), 127.0.0.1:{server.port}, up in "
             f"{time.perf_counter() - start:.1f} s; log {server.logfile}"
         )
         common.say(
