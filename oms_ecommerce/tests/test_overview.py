@@ -55,7 +55,9 @@ class OmsOverviewCommon(OmsWaveCommon):
 class TestOverview(OmsOverviewCommon):
     def test_channel_figures_and_their_lists(self):
         now = fields.Datetime.now()
-        tonight = self.env["oms.channel"]._overview_day_start(-1) - timedelta(seconds=1)
+        # The end of the day of the user who reads the figures (its time zone, not the test's superuser's: between
+        # the two midnights, "tonight" of one is tomorrow for the other).
+        tonight = self.env["oms.channel"].with_user(self.oms_user)._overview_day_start(-1) - timedelta(seconds=1)
         fresh = self.order("OV-FRESH", now, now + timedelta(days=3), confirm_by=now + timedelta(hours=1))
         late = self.order("OV-LATE", now - timedelta(days=3), now - timedelta(hours=1))
         held = self.order("OV-HELD", now - timedelta(days=10), tonight)
