@@ -146,8 +146,9 @@ CROSS JOIN LATERAL (SELECT n %% 100 AS k) AS kind
 JOIN res_partner p ON p.email_normalized = 'scale' || (n / 5 + 1) || '@example.com';
 
 -- The steps each order reached; 1 %% of the orders have their last step's email waiting for its job (k = 4).
-INSERT INTO oms_order_step (order_id, step, at, notification, create_date, write_date, create_uid, write_uid)
-SELECT o.id, s.step, o.oms_placed_at + make_interval(hours => s.pos::int),
+INSERT INTO oms_order_step (order_id, company_id, step, at, notification, create_date, write_date, create_uid,
+                            write_uid)
+SELECT o.id, o.company_id, s.step, o.oms_placed_at + make_interval(hours => s.pos::int),
        CASE WHEN substring(o.oms_external_id FROM 7)::int %% 100 = 4 AND s.step = o.oms_step
             THEN 'queued' ELSE 'sent' END,
        now(), now(), %(uid)s, %(uid)s

@@ -1,7 +1,7 @@
 {
     "name": "OMS for eCommerce",
     "summary": "Run every web-shop and marketplace order from payment to doorstep inside Odoo",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.2.0",
     "category": "Sales/Sales",
     "website": "https://github.com/oms-ecommerce/oms_ecommerce",
     "author": "oms_ecommerce",

@@ -39,8 +39,9 @@ class TestPerformanceBudgets(OmsCommon):
         warm.action_confirm()
         self.assertFalse(order.activity_ids, "confirmed before the scheduled action reminds anyone")
         self.env.invalidate_all()
-        # 116 measured (120 with the step's company stored, the job's identity key and the steps looked up again
-        # to enqueue them; 125 with the step automation run inside it, 138 when the intake's reminder was deleted)
+        # 117 measured (120 with the job's identity key, the steps looked up again to enqueue them and the order's
+        # step written before them; 125 with the step automation run inside it, 138 when the intake's reminder was
+        # deleted here)
         with self.assertQueryCount(118):
             order.action_confirm()
         self.assertEqual(order.state, "sale")
@@ -57,7 +58,7 @@ class TestPerformanceBudgets(OmsCommon):
         order._oms_remind_to_confirm()
         self.assertTrue(order.activity_ids, "a reminder to confirm it")
         self.env.invalidate_all()
-        with self.assertQueryCount(130):  # 128 measured (132 before the changes of test_confirm_a_channel_order)
+        with self.assertQueryCount(130):  # 129 measured (132 before the changes of test_confirm_a_channel_order)
             order.action_confirm()
         self.assertEqual(order.oms_step, "processing")
         self.assertFalse(order.activity_ids, "the reminder is gone")
@@ -69,8 +70,8 @@ class TestPerformanceBudgets(OmsCommon):
         warm.action_confirm()
         orders = self._orders(*[f"perf-m{index}" for index in range(1, 11)])
         self.env.invalidate_all()
-        # 563 measured (567 with the step's company stored, 572 with the step automation run inside it, 585 with a
-        # reminder per order)
+        # 564 measured (567 with the job's identity key and the order's step written before the steps, 572 with the
+        # step automation run inside it, 585 with a reminder per order)
         with self.assertQueryCount(565):
             orders.action_confirm()
         self.assertEqual(set(orders.mapped("oms_step")), {"processing"})
@@ -83,10 +84,10 @@ class TestPerformanceBudgets(OmsCommon):
         self._orders("perf-b0")
         self.env.invalidate_all()
         payloads = [order_payload(f"perf-b{index}") for index in range(1, 11)]
-        # 412 measured (429 with a search then a read for each look-up of the mapping, the step's company stored and
-        # a savepoint for a confirmation policy that confirms nothing; 445 with the step automation run inside it
-        # and a chatter line on each intake, 504 with a reminder per order and tracking)
-        with self.assertQueryCount(415):
+        # 421 measured (429 with a search then a read for each look-up of the mapping and a savepoint for a
+        # confirmation policy that confirms nothing; 445 with the step automation run inside it and a chatter line
+        # on each intake, 504 with a reminder per order and tracking)
+        with self.assertQueryCount(423):
             results = self.receive(*payloads)
         self.assertEqual([status for status, _body in results], [201] * 10)
         orders = self.env["sale.order"].browse([body["id"] for _status, body in results])
@@ -119,8 +120,8 @@ class TestPerformanceBudgets(OmsCommon):
 
         deliver(0)  # the customer exists afterwards, as for most repeat buyers
         self.env.invalidate_all()
-        # 72 measured (83 with a search then a read per look-up, the intake's company and hash written after its
-        # insert, a savepoint to apply the body to no order, the step's company stored and the job's identity key)
+        # 73 measured (83 with a search then a read per look-up, the intake's company and hash written after its
+        # insert, a savepoint to apply the body to no order, and the job's identity key)
         with self.assertQueryCount(74):
             intake = deliver(1)
         self.assertRecordValues(intake, [{"state": "done", "external_id": "5990123456789000001"}])
@@ -168,7 +169,8 @@ class TestPerformanceBudgets(OmsCommon):
         for 12: one search, one update, one insert of the steps, one of the activities, one queue job for the
         emails (before: about 22 queries per order, the "delayed" email composed inside the run)."""
         Order = self.env["sale.order"]
-        for size, budget in ((3, 35), (12, 35)):  # 33 and 28 measured (35 and 30 with the step's company stored)
+        # 32 and 28 measured (35 and 30 with the job's identity key and the orders' step written before their steps)
+        for size, budget in ((3, 35), (12, 35)):
             orders = self._orders(*[f"perf-late{size}-{index}" for index in range(size)])
             orders.action_confirm()
             self.run_step_email_jobs()  # received, confirmed

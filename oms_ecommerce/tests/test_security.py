@@ -1,10 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
-from odoo.tools.sql import column_exists
 
 from ..tools.signing import signed_headers
 from .common import OmsCommon, order_payload
@@ -91,20 +87,6 @@ class TestSecurity(OmsCommon):
         Step = self.env["oms.order.step"]
         self.assertFalse(Step.with_user(user).search([("id", "in", steps.ids)]))
         self.assertEqual(Step.with_user(self.oms_user).search([("id", "in", steps.ids)]), steps)
-
-    def test_upgrade_drops_the_stored_company_of_steps(self):
-        """19.0.1.3.0: the column that held a step's company before it was read through the order is dropped."""
-        spec = importlib.util.spec_from_file_location(
-            "oms_migration_19_0_1_3_0", Path(__file__).parents[1] / "migrations" / "19.0.1.3.0" / "post-migrate.py"
-        )
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        self.env.cr.execute("ALTER TABLE oms_order_step ADD COLUMN company_id int4")
-        migration.migrate(self.env.cr, "19.0.1.2.0")
-        self.assertFalse(column_exists(self.env.cr, "oms_order_step", "company_id"))
-        migration.migrate(self.env.cr, "19.0.1.2.0")  # a second run finds nothing to drop
-        steps = self.intake.order_id.oms_step_ids
-        self.assertEqual(steps.company_id, self.intake.order_id.company_id)
 
     def _assert_company_refused(self, cases):
         """Each write of ``cases`` ([(record, values)]) pointing at another company's record is refused."""
