@@ -28,6 +28,9 @@ class OmsIntake(models.Model):
         :param orders: the platform's order objects (parsed JSON) as its admin API listed them
         :return: (intakes stored, number skipped, newest version among the orders of the page)
         """
+        # One bulk operation: the page's step emails gathered into jobs once, at its end, those of its own orders
+        # (each order alone would enqueue every step the transaction had queued so far, in overlapping jobs).
+        background = self.with_context(oms_notify_in_background=True)
         topic = POLL_TOPICS[channel.platform]
         mapper = PLATFORM_MAPPERS[channel.platform]
         entries = []
@@ -58,13 +61,15 @@ class OmsIntake(models.Model):
                 skipped += 1
                 continue
             seen_keys.add(key)
-            intake = self._receive_webhook(channel, text, topic, delivery_id=key, source="poll")
+            intake = background._receive_webhook(channel, text, topic, delivery_id=key, source="poll")
             if intake:
                 stored |= intake
             else:
                 skipped += 1
             if external_id and version:
                 known[external_id] = max(known.get(external_id) or version, version)
+        if stored and not self.env.context.get("oms_notify_in_background"):  # else the operation around it does
+            self.env["oms.order.step"]._oms_enqueue_gathered(stored.order_id)
         newest = max((entry[3] for entry in entries if entry[3]), default=None)
         return stored, skipped, newest
 

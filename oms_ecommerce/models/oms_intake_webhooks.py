@@ -13,6 +13,11 @@ from .oms_intake import CONCURRENCY_ERRORS, PLATFORM_MAPPERS, IntakeMappingError
 _logger = logging.getLogger(__name__)
 
 
+# The topics whose body never creates the order: a refund waits for its order, a deletion of an order never
+# created cancels its pending intakes. Any other body of an order the channel does not have creates it.
+TOPICS_WITHOUT_NEW_ORDER = ("refunds/create", "order.deleted")
+
+
 class OmsIntake(models.Model):
     _inherit = "oms.intake"
 
@@ -28,7 +33,7 @@ class OmsIntake(models.Model):
             order = self.env["sale.order"].search(
                 [("oms_channel_id", "=", self.channel_id.id), ("oms_external_id", "=", self.external_id)], limit=1
             )
-            if not order and self.webhook_topic not in ("refunds/create", "order.deleted"):
+            if not order and self.webhook_topic not in TOPICS_WITHOUT_NEW_ORDER:
                 return self._webhook_new_order(data)  # reads only: no savepoint (two queries of every new order)
             with self.env.cr.savepoint():
                 return self._apply_webhook(data, order)
@@ -75,8 +80,8 @@ class OmsIntake(models.Model):
         )
 
     def _apply_webhook(self, data, order):
-        """Apply the body to the channel's existing ``order`` (an edit, a cancellation, a refund), or a deletion
-        of an order never created; in a savepoint (``_process_webhook``)."""
+        """Apply the body to the channel's existing ``order`` (an edit, a cancellation, a refund), or a body of
+        ``TOPICS_WITHOUT_NEW_ORDER`` whose order does not exist; in a savepoint (``_process_webhook``)."""
         self.ensure_one()
         channel = self.channel_id
         mapper = self._mapper()
@@ -111,23 +116,24 @@ class OmsIntake(models.Model):
                 pending.write({"cancel_requested": True})
                 self._set_applied(order, self.env._("The channel deleted this order before it was created."))
             return None
-        if order:
-            if version and order.oms_platform_version and version < order.oms_platform_version:
-                self._set_stale(order)
-                return None
-            values = mapper.to_order(data, self._known_shipping_methods())
-            validate_payload(values)
-            summary = order._oms_apply_platform_update(values, cancelled, self)
-            if version and (not order.oms_platform_version or version > order.oms_platform_version):
-                order.oms_platform_version = version
-            self._set_applied(order, summary)
+        # an edit of the existing order (a body of a new one never comes here: _process_webhook)
+        if version and order.oms_platform_version and version < order.oms_platform_version:
+            self._set_stale(order)
             return None
-        return self._webhook_new_order(data)
+        values = mapper.to_order(data, self._known_shipping_methods())
+        validate_payload(values)
+        summary = order._oms_apply_platform_update(values, cancelled, self)
+        if version and (not order.oms_platform_version or version > order.oms_platform_version):
+            order.oms_platform_version = version
+        self._set_applied(order, summary)
+        return None
 
     def _webhook_new_order(self, data):
-        """The API.md order of a body whose order the channel does not have yet (created by the usual path)."""
-        values = self._mapper().to_order(data, self._known_shipping_methods())
-        if self._mapper().is_cancelled(data, self.webhook_topic):
+        """The API.md order of a body whose order the channel does not have yet (created by the usual path).
+        Reads only (but for the cancellation it asks for): run outside a savepoint."""
+        mapper = self._mapper()
+        values = mapper.to_order(data, self._known_shipping_methods())
+        if mapper.is_cancelled(data, self.webhook_topic):
             self.cancel_requested = True
         return values
 

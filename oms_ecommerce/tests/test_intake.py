@@ -247,14 +247,26 @@ class TestIntake(OmsCommon):
         intake.action_retry()  # fixed: the same payload creates the order
         self.assertEqual(intake.state, "done")
         SaleOrder = type(self.env["sale.order"])
-        # The policy fails choosing the orders (reads only, no savepoint), or confirming them (in a savepoint).
+        real_confirm = SaleOrder._oms_confirm_safely
+
+        def confirm_then_fail(orders):
+            real_confirm(orders)  # the orders are confirmed, steps and pickings made, then the policy breaks
+            raise RuntimeError("policy bug")
+
+        # The policy fails choosing the orders (reads only, no savepoint), or after confirming them: its savepoint
+        # takes the confirmation back, the order stays received.
         self.channel.confirm_policy = "all"
-        for method, external_id in (("_oms_auto_confirmable", "boom-2"), ("_oms_confirm_safely", "boom-3")):
-            with patch.object(SaleOrder, method, side_effect=RuntimeError("policy bug")):
+        for method, patched, external_id in (
+            ("_oms_auto_confirmable", {"side_effect": RuntimeError("policy bug")}, "boom-2"),
+            ("_oms_confirm_safely", {"new": confirm_then_fail}, "boom-3"),
+        ):
+            with patch.object(SaleOrder, method, **patched):
                 [(status, body)] = self.receive(order_payload(external_id))
             self.assertEqual(status, 201, "the order exists even if its confirmation policy failed")
             order = self.env["sale.order"].browse(body["id"])
             self.assertEqual(order.state, "draft")
+            self.assertFalse(order.picking_ids)
+            self.assertEqual(order.oms_step_ids.mapped("step"), ["received"])
             self.assertIn("confirm this order by hand", " ".join(order.message_ids.mapped("body")))
 
     def test_batch_of_orders_in_bounded_queries(self):

@@ -263,11 +263,21 @@ class TestStepNotifications(OmsJobsMixin, OmsCommon):
             runs.append(steps.mapped("step"))
             return real(steps)
 
+        Job = self.env["queue.job"]
+
+        def new_jobs(before):
+            return Job.search([("method_name", "=", "_oms_job_notify"), ("state", "=", "pending")]) - before
+
         with patch.object(Step, "_oms_notify_soon", counted):
             [(status, body)] = self.receive(order_payload("n-auto"))
             self.assertEqual(status, 201, body)
             order = self.env["sale.order"].browse(body["id"])
+            received = new_jobs(Job)
+            self.assertEqual(received.records, order.oms_step_ids, "one job: the received step")
             order.action_confirm()
+            # One job for the step the confirmation recorded, not the received step again.
+            confirmed = new_jobs(received)
+            self.assertEqual(confirmed.records.mapped("step"), ["confirmed"])
             self.assertEqual(runs, [], "not inside the intake nor the confirmation")
             self.assertEqual(set(order.oms_step_ids.mapped("notification")), {"queued", "off"})
             self.assertEqual(self.run_step_email_jobs(), 2)

@@ -96,9 +96,9 @@ class TestPerformanceBudgets(OmsCommon):
             self.assertEqual(len(order.message_ids), 1, "received from channel …: the order's only chatter line")
 
     def test_a_shopify_webhook_of_a_new_order(self):
-        """A Shopify orders/create webhook of an order not seen before: stored, its order looked up once, mapped
-        and created; no savepoint to apply it to an existing order, as there is none, and each look-up of the
-        mapping (currency, countries, products, customer) one query."""
+        """A Shopify orders/create webhook of an order not seen before: stored, mapped and created; no savepoint
+        to apply it to an existing order, as there is none, and each look-up of the mapping (currency, countries,
+        products, customer) one query."""
         shopify = self.env["oms.channel"].create(
             {
                 "name": "Perf Shopify",

@@ -237,6 +237,10 @@ class TestShopifyPoll(PlatformPollCase):
                 order,
                 [{"client_order_ref": f"#{1001 + index}", "oms_platform_version": self.version(50 - 10 * index)}],
             )
+        # Each "received" email in one job: a page is one bulk operation, not one overlapping job per order.
+        received = self.orders(self.shopify).oms_step_ids.filtered(lambda s: s.step == "received")
+        jobs = self.env["queue.job"].search([("method_name", "=", "_oms_job_notify")])
+        self.assertEqual(sorted(i for job in jobs for i in job.records.ids if i in received.ids), sorted(received.ids))
         intakes = self.intakes(self.shopify)
         self.assertEqual(set(intakes.mapped("source")), {"poll"})
         self.assertEqual(set(intakes.mapped("state")), {"done"})

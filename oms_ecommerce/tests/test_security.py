@@ -81,7 +81,7 @@ class TestSecurity(OmsCommon):
         with self.assertRaises(AccessError):
             self.intake.with_user(user).read(["payload"])
         self.assertEqual(self.intake.with_user(self.oms_user).read(["state"])[0]["state"], "done")
-        # The order's steps neither (their company is the order's, read through it).
+        # The order's steps neither (their company is the order's).
         steps = self.intake.order_id.oms_step_ids
         self.assertTrue(steps)
         Step = self.env["oms.order.step"]
